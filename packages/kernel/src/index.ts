@@ -1,0 +1,15 @@
+export { ErrorCodes, LatelaunchError, ConfigError, CompositionError, NotImplementedError, InvalidArgumentError, unknownNameError, isLatelaunchError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { Rng, hashString } from './rng.js';
+export { TraceBus, ManualClock, JsonLinesSink, MemorySink, traceRecordToJson } from './trace.js';
+export type { TraceEventMap, TraceKind, TraceRecord, TraceListener, TraceSink, VirtualTimeSource } from './trace.js';
+export type * from './extension-points.js';
+export { Tokens } from './tokens.js';
+export type { Token, TokenName } from './tokens.js';
+export { SystemConfigSchema, MachineConfigSchema, parseConfig } from './config.js';
+export type { SystemConfig, SystemConfigInput, MachineConfig } from './config.js';
+export { ExtensionPoints, definePlugin } from './plugin.js';
+export type { Plugin, Variant, Cardinality, ExtensionPointDescriptor, ExtensionPointId } from './plugin.js';
+export { composeSystem, System, VmScope } from './compose.js';
+export type { ComposeOptions } from './compose.js';
+export { traceSinkPlugin } from './plugins.js';

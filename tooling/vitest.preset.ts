@@ -1,0 +1,17 @@
+// Shared vitest preset: every package's vitest.config.ts spreads this.
+// reflect-metadata is loaded before any test so tsyringe decorators work on source and dist alike.
+import { fileURLToPath } from 'node:url';
+import type { ViteUserConfig } from 'vitest/config';
+
+const setup = fileURLToPath(new URL('./vitest.setup.ts', import.meta.url));
+
+export const vitestPreset: ViteUserConfig = {
+  test: {
+    setupFiles: [setup],
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'threads',
+    reporters: process.env.CI ? ['default'] : ['default'],
+  },
+};
