@@ -6,6 +6,9 @@ import type { ViteUserConfig } from 'vitest/config';
 const setup = fileURLToPath(new URL('./vitest.setup.ts', import.meta.url));
 
 export const vitestPreset: ViteUserConfig = {
+  // Test files are outside each package's tsconfig `include`, so Vite would not see
+  // experimentalDecorators there: turn legacy decorators + metadata on explicitly.
+  oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {
     setupFiles: [setup],
     include: ['test/**/*.test.ts'],

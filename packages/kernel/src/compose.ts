@@ -71,7 +71,7 @@ export function composeSystem(options: ComposeOptions): System {
   }
   for (const p of plugins) {
     if (p.configSchema && !(p.id in pluginOptions)) {
-      const r = p.configSchema.safeParse(undefined);
+      const r = p.configSchema.safeParse({}); // absent options are an empty object
       if (!r.success) throw new ConfigError(zodIssues(r.error, `config.plugins.${p.id}`));
       pluginOptions[p.id] = r.data;
     }

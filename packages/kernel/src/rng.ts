@@ -29,6 +29,19 @@ export class Rng {
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
+  /** A generator with an explicit xoshiro128** state (reference-vector tests, replay of a saved state). */
+  static fromState(state: readonly [number, number, number, number]): Rng {
+    const r = new Rng(0);
+    [r.s0, r.s1, r.s2, r.s3] = state.map((v) => v | 0) as [number, number, number, number];
+    if ((r.s0 | r.s1 | r.s2 | r.s3) === 0) throw new RangeError('Rng.fromState: the all-zero state is invalid');
+    return r;
+  }
+
+  /** The current state (to save and later resume with {@link Rng.fromState}). */
+  get state(): [number, number, number, number] {
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
+  }
+
   /** Next uniformly distributed unsigned 32-bit integer. */
   u32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
