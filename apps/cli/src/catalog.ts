@@ -39,6 +39,7 @@ const HYPERVISOR_STACK: ExtensionPointId[] = [
   'PhysicalMemory',
   'ProcessorModel',
   'PagingWalker',
+  'AddressTranslatorFactory',
   'LocalApicModel',
   'Firmware',
   'RootOsImage',

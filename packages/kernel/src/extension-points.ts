@@ -40,6 +40,63 @@ export interface ProcessorModel extends Named {
 /** The paging structures a walker understands. */
 export type PagingMode = 'legacy32' | 'pae' | 'ia32e-4level' | 'ia32e-5level' | 'ept';
 
+/** Kinds of access being translated (instruction fetch is EXEC). */
+export const PageAccess = { READ: 0, WRITE: 1, EXEC: 2 } as const;
+export type PageAccess = (typeof PageAccess)[keyof typeof PageAccess];
+
+/**
+ * The processor state a translation depends on. The processor owns it and updates it in place;
+ * translators read it on every miss (no allocation on the hot path).
+ * `cr3` and physical addresses are plain numbers (< 2^52). `pdpte` holds the four PAE PDPTE
+ * registers as (lo, hi) pairs, loaded when CR3 is written in PAE mode (SDM 4.4.1).
+ */
+export interface PagingControl {
+  cr0: number;
+  cr3: number;
+  cr4: number;
+  efer: number;
+  /** Current privilege level (user accesses are CPL 3 data/fetch accesses that are not implicit supervisor accesses). */
+  cpl: number;
+  /** RFLAGS.AC (for SMAP). */
+  ac: boolean;
+  readonly pdpte: Int32Array;
+  /** MAXPHYADDR (CPUID.80000008H:EAX[7:0]), for reserved-bit checks. */
+  maxPhysAddrBits: number;
+}
+
+/**
+ * Result of one translation, written into a caller-owned object. On success `physical` is the
+ * address; on failure `fault` names the exception and `errorCode` is the #PF error code (or the
+ * EPT exit qualification for EPT faults).
+ */
+export interface TranslationResult {
+  physical: number;
+  /** 0 = none, 14 = #PF, 13 = #GP (non-canonical), 12 = #SS (non-canonical stack), -1 = EPT violation, -2 = EPT misconfiguration. */
+  fault: number;
+  errorCode: number;
+}
+
+/**
+ * Per-processor linear→physical translation: walkers, TLB, PAE PDPTE loading, EPT composition.
+ * The processor calls `translate` on every access that misses its own fast path and tells the
+ * translator about architectural events that invalidate cached translations.
+ */
+export interface AddressTranslator {
+  /** Translates a linear address (canonical, sign-extended number) for `access` (a PageAccess); false on fault (see `out`). */
+  translate(linear: number, access: PageAccess, implicitSupervisor: boolean, out: TranslationResult): boolean;
+  /** MOV to CR0/CR3/CR4 or a write to EFER happened (PDPTE reload, flushes as the SDM says). Returns false when PAE PDPTEs are invalid (#GP). */
+  controlRegisterWritten(which: 'cr0' | 'cr3' | 'cr4' | 'efer', oldValue: number): boolean;
+  /** INVLPG. */
+  invalidatePage(linear: number): void;
+  /** Drop every cached translation (INVEPT/INVVPID all-context, VM entry without VPID…). */
+  flushAll(includingGlobal: boolean): void;
+}
+
+/** Creates the translator of one logical processor (setter point, provided by @latelaunch/paging). */
+export interface AddressTranslatorFactory extends Named {
+  create(control: PagingControl, memory: PhysicalMemory): AddressTranslator;
+}
+
 /** One address-translation walker (one per paging structure). Multi point, chosen by mode. */
 export interface PagingWalker extends Named {
   readonly mode: PagingMode;

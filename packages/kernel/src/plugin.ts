@@ -25,6 +25,7 @@ export const ExtensionPoints = {
   PhysicalMemory: { token: Tokens.PhysicalMemory, cardinality: 'setter', description: 'physical memory and bus' },
   ProcessorModel: { token: Tokens.ProcessorModel, cardinality: 'setter', description: 'processor model (CPUID, features, capability MSRs)' },
   PagingWalker: { token: Tokens.PagingWalker, cardinality: 'multi', description: 'address-translation walkers, one per paging structure' },
+  AddressTranslatorFactory: { token: Tokens.AddressTranslatorFactory, cardinality: 'setter', description: 'per-processor MMU (TLB + walkers + EPT)' },
   LocalApicModel: { token: Tokens.LocalApicModel, cardinality: 'setter', description: 'local APIC model' },
   Device: {
     token: Tokens.Device,

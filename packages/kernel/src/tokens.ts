@@ -1,5 +1,6 @@
 import type { InjectionToken } from 'tsyringe';
 import type {
+  AddressTranslatorFactory,
   Device,
   ExitHandler,
   Firmware,
@@ -35,6 +36,7 @@ export const Tokens = {
   PhysicalMemory: token<PhysicalMemory>('PhysicalMemory'),
   ProcessorModel: token<ProcessorModel>('ProcessorModel'),
   PagingWalker: token<PagingWalker>('PagingWalker'),
+  AddressTranslatorFactory: token<AddressTranslatorFactory>('AddressTranslatorFactory'),
   LocalApicModel: token<LocalApicModel>('LocalApicModel'),
   Device: token<Device>('Device'),
   Firmware: token<Firmware>('Firmware'),
