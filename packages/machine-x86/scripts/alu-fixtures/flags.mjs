@@ -1,6 +1,7 @@
 // Architecturally defined output flags per instruction family, derived from the
-// "Flags Affected" sections of the Intel SDM Vol. 2 (instruction set reference), which agree
-// with the AMD APM Vol. 3 for every family here. The fixtures record `definedFlags`: the set of
+// "Flags Affected" sections of the Intel SDM Vol. 2 (instruction set reference). Where the AMD
+// APM Vol. 3 is reportedly looser (it lists ZF as undefined after BT/BTS/BTR/BTC), the SDM's
+// stricter rule is used; the AMD host honours it. The fixtures record `definedFlags`: the set of
 // RFLAGS bits (among CF PF AF ZF SF OF DF) whose value after the instruction is architecturally
 // defined -- either computed by the instruction or left unchanged. A flag that an instruction
 // "does not affect" is defined (it must equal the input value). Bits outside DEFINABLE (bit 1,
