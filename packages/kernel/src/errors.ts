@@ -25,7 +25,12 @@ export const ErrorCodes = {
   InvalidArgument: 'LL_INVALID_ARGUMENT',
 } as const;
 
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+/**
+ * A stable error code: one of the kernel's {@link ErrorCodes}, or a package's own code. Package
+ * codes follow the same `LL_<PACKAGE>_<WHAT>` shape (e.g. `LL_ACPI_NOT_ACPI`) and are exported
+ * by that package as a constant.
+ */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | `LL_${string}`;
 
 export class LatelaunchError extends Error {
   readonly code: ErrorCode;
