@@ -132,6 +132,11 @@ export class CpuState {
   /** INIT latched while in a state that blocks it. */
   initPending = false;
   sipiVector = -1;
+  /**
+   * A single-step #DB trap is pending for the instruction being executed (RFLAGS.TF was 1 at its
+   * start; the VMCS pending-debug-exceptions BS bit). Set/consumed at boundaries by interrupts.ts.
+   */
+  pendingSingleStep = false;
 
   /** Retired instructions on this processor. */
   retired = 0;
@@ -194,6 +199,7 @@ export class CpuState {
     this.blockingByMovSs = false;
     this.initPending = false;
     this.sipiVector = -1;
+    this.pendingSingleStep = false;
   }
 
   /** Full 64-bit value of a GPR (for tools, capture and tests — not the hot path). */
