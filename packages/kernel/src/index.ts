@@ -4,7 +4,7 @@ export { Rng, hashString } from './rng.js';
 export { TraceBus, ManualClock, JsonLinesSink, MemorySink, traceRecordToJson } from './trace.js';
 export type { TraceEventMap, TraceKind, TraceRecord, TraceListener, TraceSink, VirtualTimeSource } from './trace.js';
 export type * from './extension-points.js';
-export { PageAccess } from './extension-points.js';
+export { PageAccess, PageAccessFlag } from './extension-points.js';
 export { Tokens } from './tokens.js';
 export type { Token, TokenName } from './tokens.js';
 export { SystemConfigSchema, MachineConfigSchema, parseConfig } from './config.js';
