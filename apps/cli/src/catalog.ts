@@ -1,5 +1,20 @@
 import type { ExtensionPointId, Plugin, SystemConfigInput } from '@latelaunch/kernel';
 import { traceSinkPlugin } from '@latelaunch/kernel';
+import { localApicPlugin } from '@latelaunch/apic';
+import {
+  cmosRtcPlugin,
+  debugExitPlugin,
+  fwCfgPlugin,
+  ioApicPlugin,
+  machinePlugin,
+  pcFirmwarePlugin,
+  pic8259Plugin,
+  pit8254Plugin,
+  pmTimerPlugin,
+  postCodePlugin,
+  uart16550Plugin,
+} from '@latelaunch/machine-x86';
+import { pagingPlugins } from '@latelaunch/paging';
 import { allStrategyPlugins } from '@latelaunch/transition-nmi-strategies';
 
 /** One plugin the CLI knows, with the package it comes from and whether it works yet. */
@@ -13,8 +28,14 @@ export interface CatalogEntry {
 
 /** Every plugin shipped in this repository, in load order. */
 export function pluginCatalog(): CatalogEntry[] {
+  const ready = (pkg: string) => (plugin: Plugin): CatalogEntry => ({ plugin, package: pkg, status: 'ready' });
   return [
     { plugin: traceSinkPlugin(() => {}), package: '@latelaunch/kernel', status: 'ready' },
+    ...[machinePlugin, uart16550Plugin, debugExitPlugin, postCodePlugin, ioApicPlugin, pic8259Plugin, pmTimerPlugin, pit8254Plugin, cmosRtcPlugin, fwCfgPlugin, pcFirmwarePlugin].map(
+      ready('@latelaunch/machine-x86'),
+    ),
+    ...pagingPlugins.map(ready('@latelaunch/paging')),
+    ready('@latelaunch/apic')(localApicPlugin),
     ...allStrategyPlugins.map(
       (plugin): CatalogEntry => ({
         plugin,

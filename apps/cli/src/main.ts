@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError as CommanderArgError, Option } from 'commander';
 import { isLatelaunchError, NotImplementedError } from '@latelaunch/kernel';
 import { pluginCatalog, unfilledPoints, variants } from './catalog.js';
+import { BootInputError, runBoot, type BootCommandOptions } from './boot.js';
 
 /** Where the CLI writes. Tests pass buffers; bin.ts passes process streams. */
 export interface CliIo {
@@ -54,7 +55,16 @@ export function buildProgram(io: CliIo): Command {
     .option('--max-instructions <n>', 'instruction budget (exit 124 when exhausted)', intOption(1, Number.MAX_SAFE_INTEGER))
     .option('--trace <file>', 'write the trace as JSON lines')
     .option('--json', 'print a JSON result object')
-    .action(() => notYet('boot', 'multiboot kernel execution (machine-x86, issue 4)'));
+    .action((opts: BootCommandOptions) => {
+      let code: number;
+      try {
+        code = runBoot(opts, io);
+      } catch (e) {
+        if (e instanceof BootInputError) throw new Exit(ExitCode.BadInput, e.message);
+        throw e;
+      }
+      if (code !== ExitCode.Ok) throw new Exit(code);
+    });
 
   program
     .command('run')

@@ -1,5 +1,3 @@
-import { NotImplementedError } from '@latelaunch/kernel';
-
 // Physical memory.
 export { SparseMemory, MemorySnapshot } from './memory/sparse-memory.js';
 export type { CodePageWriteListener } from './memory/sparse-memory.js';
@@ -52,10 +50,95 @@ export type {
   SegmentRegisterState,
 } from './loader/multiboot.js';
 
-/**
- * Entry point of the simulated machine (issue 4). Not built yet: it throws a typed `NotImplementedError`
- * (code `LL_NOT_IMPLEMENTED`) instead of returning a fake result.
- */
-export function createMachine(..._args: unknown[]): never {
-  throw new NotImplementedError('@latelaunch/machine-x86 createMachine', 'the simulated machine (issue 4)');
-}
+// Machine (issue 4).
+export { Machine, MachineSnapshot, createMachine } from './machine/machine.js';
+export type {
+  MachineOptions,
+  RunOptions,
+  RunUntil,
+  RunResult,
+  StopReason,
+  CpuSummary,
+  ActivityName,
+  ScheduleEventOptions,
+  MachineEventKind,
+} from './machine/machine.js';
+export { machinePlugin, MachinePluginConfigSchema } from './machine/plugin.js';
+export type { MachinePluginConfig } from './machine/plugin.js';
+export { InterruptStandIn } from './machine/interrupt-standin.js';
+export { BootSelectors, BOOT_GDT_ADDRESS, BOOT_PML4_ADDRESS } from './machine/boot.js';
+export type { BootMode, StartOptions } from './machine/boot.js';
+
+// Native services.
+export { NativeServiceRegistry, NativeServiceFaultError, NativeServiceError } from './cpu/native.js';
+export type { NativeService, NativeServiceContext, NativeServiceDefinition, NativeFaultPolicy, NativeServiceRegistryOptions } from './cpu/native.js';
+
+// PC platform devices and firmware (issue 6).
+export { IoApic, IoApicOptionsToken, IoApicDeliveryMode, IoApicMmio, IoApicReg, IOAPIC_DEFAULT_BASE, IOAPIC_VERSION, IOAPIC_MMIO_SIZE } from './devices/ioapic.js';
+export type { IoApicOptions, IoApicMessage, InterruptDeliveryBackend, RedirectionEntry } from './devices/ioapic.js';
+export { Pic8259Pair, Pic8259OptionsToken } from './devices/pic8259.js';
+export type { Pic8259Options, Pic8259ChipView } from './devices/pic8259.js';
+export { AcpiPmTimer, PmTimerOptionsToken, PM_TIMER_HZ, PM_TIMER_DEFAULT_PORT, isClockedDevice, ticksAt, nsForTicks } from './devices/pm-timer.js';
+export type { PmTimerOptions, ClockedDevice } from './devices/pm-timer.js';
+export { Pit8254, Pit8254OptionsToken, PIT_HZ, PORT61_REFRESH_NS } from './devices/pit8254.js';
+export type { Pit8254Options } from './devices/pit8254.js';
+export { CmosRtc, CmosRtcOptionsToken, CmosReg, CMOS_DEFAULT_EPOCH } from './devices/cmos-rtc.js';
+export type { CmosRtcOptions } from './devices/cmos-rtc.js';
+export { FwCfg, FwCfgOptionsToken, FwCfgKey, FW_CFG_ARCH_LOCAL, FW_CFG_WRITE_CHANNEL, FW_CFG_MAX_FILE_PATH, encodeFwCfgE820 } from './devices/fw-cfg.js';
+export type { FwCfgOptions, FwCfgFile } from './devices/fw-cfg.js';
+export { ioApicPlugin, pic8259Plugin, pmTimerPlugin, pit8254Plugin, cmosRtcPlugin, fwCfgPlugin } from './devices/plugins.js';
+export {
+  buildFirmware,
+  firmwareMemoryLayout,
+  readAcpiDir,
+  normalizeFirmwareConfig,
+  linearToPhysical,
+  makeTopology,
+  topologyProcessor,
+  topologyBits,
+  guessTopology,
+  placeAcpiTables,
+  patchFadt,
+  encodeBootInfo,
+  stampRsdpExtension,
+  readRsdpExtension,
+  BOOT_INFO_EXTENSION_MAGIC,
+  BootInfoExtensionOffsets,
+  BDA_EBDA_SEGMENT,
+  BDA_BASE_MEMORY_KIB,
+  DEFAULT_RSDP_ADDRESS,
+  DEFAULT_BOOT_INFO_ADDRESS,
+  DEFAULT_PM_TIMER_PORT,
+  qemuPlatformProfile,
+  createPlatformDevices,
+  pcFirmwarePlugin,
+  PcFirmware,
+  PcFirmwarePluginConfigSchema,
+  firmwareSourceFromConfig,
+} from './firmware/index.js';
+export type {
+  FirmwareSource,
+  AcpiTableSource,
+  FirmwareResult,
+  FirmwareIoApic,
+  FirmwareConfig,
+  FirmwareConfigInput,
+  FirmwareNumaNodeInput,
+  FirmwareNumaNode,
+  FirmwareProcessor,
+  CpuTopology,
+  TopologyProcessor,
+  AcpiBlob,
+  AcpiPlacement,
+  AcpiPlacementInput,
+  PlacedAcpiTable,
+  BootInfo,
+  BootInfoInput,
+  ByteWriter,
+  PlatformProfile,
+  PlatformDeviceSpec,
+  PlatformDeviceKind,
+  PlatformDevices,
+  QemuPlatformConfig,
+  PcFirmwarePluginConfig,
+} from './firmware/index.js';

@@ -328,6 +328,12 @@ export class Processor extends MemoryCore {
   eventsPending = false;
   /** Set to make `run()` return at the next boundary. Cleared on `run()` entry. */
   stopRequested = false;
+  /**
+   * Exception deliveries made by the last {@link run} call. Each one uses up one unit of that
+   * call's budget (it is not a retired instruction), so a guest whose handler faults again on its
+   * first instruction still returns control to the scheduler and cannot outlive an instruction budget.
+   */
+  lastRunDeliveries = 0;
   /** tryStep(): faults are captured instead of delivered. */
   private captureFaults = false;
   private capturedVector = -1;
@@ -496,12 +502,14 @@ export class Processor extends MemoryCore {
 
   /**
    * Runs up to `maxInstructions` instructions. Returns the number retired (faulting instructions
-   * and event deliveries are not counted). Returns early when the processor leaves the ACTIVE
+   * and event deliveries are not counted; each exception delivery uses up one unit of
+   * `maxInstructions`, see {@link lastRunDeliveries}). Returns early when the processor leaves the ACTIVE
    * state (HLT, shutdown, wait-for-SIPI) or `stopRequested` is set.
    */
   run(maxInstructions: number): number {
     const s = this.state;
     this.stopRequested = false;
+    this.lastRunDeliveries = 0;
     if (s.activity !== Activity.ACTIVE) {
       if (this.eventsPending) checkEvents(this);
       if (!this.isActive()) return 0;
@@ -893,7 +901,10 @@ export class Processor extends MemoryCore {
       } catch (e) {
         if (e !== CPU_FAULT) throw e;
         this.handleFault();
-        if (this.stopCheck()) return n;
+        // A delivery consumes one unit of this call's budget (see lastRunDeliveries).
+        this.lastRunDeliveries++;
+        maxInstructions--;
+        if (this.stopCheck() || n >= maxInstructions) return n;
       }
     }
   }
