@@ -143,6 +143,10 @@ export function runBoot(o: BootCommandOptions, io: BootIo): number {
       case 'budget-exhausted':
         exitCode = 124;
         break;
+      case 'idle':
+        exitCode = 124;
+        problem = 'latelaunch boot: every processor idle for 60 s of virtual time with nothing wired to wake it';
+        break;
       default: {
         const down = result.cpus.filter((c) => c.activity === 'shutdown');
         if (down.length) {

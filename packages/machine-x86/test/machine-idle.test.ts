@@ -22,3 +22,20 @@ test('cli; hlt stops the run even while device timers keep the clock busy', () =
   expect(r2.time).toBeGreaterThanOrEqual(50_000);
   expect(r2.cpus[0].activity).not.toBe('hlt'); // (no IDT: the NMI ends in a triple fault, which is fine here)
 });
+
+test('sti; hlt with a device timer that interrupts nobody stops as idle after maxIdleTime of virtual time', () => {
+  const m = createMachine();
+  let ticks = 0;
+  const periodic = (): void => {
+    ticks++;
+    m.clock.scheduleIn(1_000_000, periodic); // 1 ms device timer, not wired to any interrupt
+  };
+  m.clock.scheduleIn(1_000_000, periodic);
+  m.loadFlat(Uint8Array.from([0xfb, 0xf4]), 0x100000); // sti; hlt
+  m.startProcessor(0, { mode: 'protected32', entry: 0x100000 });
+  const r = m.run({ maxIdleTime: 50_000_000 });
+  expect(r.reason).toBe('idle');
+  expect(r.cpus[0].activity).toBe('hlt');
+  expect(r.cpus[0].interruptsEnabled).toBe(true);
+  expect(ticks).toBe(50); // 50 ms of idle virtual time, 1 ms per tick
+});

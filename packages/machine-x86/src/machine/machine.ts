@@ -73,9 +73,17 @@ export interface RunOptions {
   readonly until?: RunUntil;
   /** Instruction budget of this call, summed over processors (default: unlimited; required for `'budget'`). */
   readonly maxInstructions?: number;
+  /**
+   * Longest stretch of virtual time (ns) during which every processor is idle (HLT with IF = 1,
+   * wait-for-SIPI…) while only device clock events happen. Past it the run stops with `'idle'`
+   * instead of skipping from clock event to clock event forever (e.g. `sti; hlt` with a timer
+   * whose interrupt is not wired anywhere). Default 60 s of virtual time.
+   */
+  readonly maxIdleTime?: number;
 }
 
-export type StopReason = 'all-halted' | 'debug-exit' | 'budget-exhausted' | 'port-write';
+/** `'idle'`: every processor idle and only device events for `maxIdleTime` (see RunOptions). */
+export type StopReason = 'all-halted' | 'debug-exit' | 'budget-exhausted' | 'port-write' | 'idle';
 
 export type ActivityName = 'active' | 'hlt' | 'shutdown' | 'wait-for-sipi';
 const ACTIVITY_NAMES: readonly ActivityName[] = ['active', 'hlt', 'shutdown', 'wait-for-sipi'];
@@ -492,7 +500,7 @@ export class Machine implements MachineExtension, Snapshottable {
     }
     let reason: StopReason;
     try {
-      reason = this.loop(budgetEnd);
+      reason = this.loop(budgetEnd, options.maxIdleTime ?? 60e9);
     } finally {
       if (watch) bus.portWrite = origPortWrite;
       for (const p of this.processors) p.stopRequested = false;
@@ -520,7 +528,8 @@ export class Machine implements MachineExtension, Snapshottable {
   // retired count inside run()), so RDTSC and trace timestamps of events inside a slice carry the
   // slice's start time; slices are cut at every clock event and scheduled event, so device timing
   // is exact. A live counter (e.g. `p.sliceRetired`) would make TSC reads exact too.
-  private loop(budgetEnd: number): StopReason {
+  private loop(budgetEnd: number, maxIdleTime: number): StopReason {
+    let idleSince = -1; // virtual time when the current all-idle stretch began
     const n = this.cpuCount;
     const clock = this.clock;
     let idleRound = 0; // processors visited in a row without progress
@@ -558,6 +567,7 @@ export class Machine implements MachineExtension, Snapshottable {
         if (done > 0 && !this.traceInstructions) clock.advanceInstructions(done);
         if (fault) throw fault;
         progressed = done > 0 || p.lastRunDeliveries > 0 || p.state.activity !== act0 || p.state.rip !== rip0;
+        if (progressed) idleSince = -1;
         // Slice ends: quantum used up, or the processor stopped being runnable.
         if (this.sliceLeft > 0 && p.state.activity === Activity.ACTIVE) {
           if (progressed) idleRound = 0;
@@ -578,6 +588,8 @@ export class Machine implements MachineExtension, Snapshottable {
           return 'all-halted';
         }
         if (clock.pending > 0) {
+          if (idleSince < 0) idleSince = clock.now();
+          if (this.timedEvents === 0 && clock.nextEventTime() - idleSince > maxIdleTime) return 'idle';
           clock.skipToNextEvent();
           continue;
         }
