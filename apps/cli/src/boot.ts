@@ -1,6 +1,7 @@
 /**
  * `latelaunch boot`: runs a multiboot v1 kernel (ELF32, as QEMU's `-kernel` takes it) on the
- * machine composed from plugins (machine, COM1 UART, debug-exit, POST port, paging).
+ * machine composed from plugins (machine, COM1 UART, debug-exit, POST port, paging) on the
+ * QEMU-compatible platform profile (local APICs, 8259, PIT, CMOS, PM timer, fw_cfg, I/O APIC).
  *
  * Exit codes: the debug-exit status as QEMU reports it (`(value << 1) | 1`, as a process sees it:
  * the low 8 bits); 0 when every processor halted (HLT, wait-for-SIPI); 1 when a processor shut
@@ -100,7 +101,9 @@ export function runBoot(o: BootCommandOptions, io: BootIo): number {
 
     const system = composeSystem({
       plugins: [machinePlugin, uart16550Plugin, debugExitPlugin, postCodePlugin, ...pagingPlugins],
-      config: { machine: { cpus: o.cpus, memoryMiB: o.memory } },
+      // The QEMU-compatible platform profile: local APICs (INIT/SIPI start the other processors),
+      // 8259 pair, PIT, CMOS, PM timer, fw_cfg, I/O APIC (DESIGN §5).
+      config: { machine: { cpus: o.cpus, memoryMiB: o.memory }, plugins: { 'machine-x86.machine': { platform: 'qemu' } } },
       trace,
     });
     const machine = system.container.resolve(Tokens.Machine) as Machine;

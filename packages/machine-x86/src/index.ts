@@ -66,6 +66,8 @@ export type {
 export { machinePlugin, MachinePluginConfigSchema } from './machine/plugin.js';
 export type { MachinePluginConfig } from './machine/plugin.js';
 export { InterruptStandIn } from './machine/interrupt-standin.js';
+export { createQemuPlatformDevices, wireLocalApics, LOCAL_APIC_BASE } from './machine/platform-wiring.js';
+export type { MachinePlatform, LocalApicWiring } from './machine/platform-wiring.js';
 export { BootSelectors, BOOT_GDT_ADDRESS, BOOT_PML4_ADDRESS } from './machine/boot.js';
 export type { BootMode, StartOptions } from './machine/boot.js';
 

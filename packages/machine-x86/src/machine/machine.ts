@@ -24,6 +24,8 @@ import { buildPcMemoryLayout, type PcMemoryLayout } from '../memory/pc-layout.js
 import { SparseMemory, type MemorySnapshot } from '../memory/sparse-memory.js';
 import { applyInitialState, startInMode, writeBootGdt, writeIdentityPageTables, type StartOptions } from './boot.js';
 import { InterruptStandIn } from './interrupt-standin.js';
+import { createQemuPlatformDevices, wireLocalApics, type LocalApicWiring, type MachinePlatform } from './platform-wiring.js';
+import type { PlatformDevices } from '../firmware/platform.js';
 
 declare module '@latelaunch/kernel' {
   interface TraceEventMap {
@@ -63,6 +65,13 @@ export interface MachineOptions {
   readonly cpuid?: CpuidModel;
   /** Machine name (the kernel's `Machine.name`). Default `machine-x86`. */
   readonly name?: string;
+  /**
+   * `'qemu'`: the QEMU-compatible platform profile (DESIGN §5; platform-wiring.ts): a local APIC per
+   * processor (xAPIC page 0xFEE00000, x2APIC MSRs, IPIs) instead of the APIC-less stand-in, and the
+   * 8259 pair, PIT, CMOS, PM timer, fw_cfg and I/O APIC besides the machine's own devices.
+   * Default: none.
+   */
+  readonly platform?: MachinePlatform | null;
 }
 
 /** What stops a run besides debug-exit, all processors idle, and the budget. */
@@ -158,6 +167,8 @@ export class MachineSnapshot {
     readonly devices: readonly unknown[],
     readonly cpus: readonly { state: Record<string, unknown>; lazy: readonly number[]; pdpte: Int32Array; ic: unknown; eventsPending: boolean }[],
     readonly scheduler: { cursor: number; sliceLeft: number; total: number; eventSeq: number; timedEvents: number; events: readonly PendingEvent[] },
+    /** Local APIC states (platform `'qemu'`), per processor. */
+    readonly apics: readonly unknown[] = [],
   ) {
     Object.freeze(this);
   }
@@ -220,6 +231,9 @@ export class Machine implements MachineExtension, Snapshottable {
   readonly processors: readonly Processor[];
   private readonly records: CpuRecord[];
   private readonly debugExit: DebugExitDevice | null;
+  /** Platform devices and local APICs (platform `'qemu'`), else null. */
+  readonly platformDevices: PlatformDevices | null;
+  readonly localApics: LocalApicWiring | null;
 
   // scheduler
   private cursor = 0;
@@ -255,12 +269,17 @@ export class Machine implements MachineExtension, Snapshottable {
     this.trace.setTimeSource(this.clock);
     this.nativeServices = options.nativeServices ?? new NativeServiceRegistry();
 
-    this.devices = options.devices ? [...options.devices] : [new Uart16550({ base: 0x3f8 }), new DebugExitDevice(), new PostCodePort()];
+    const platform = options.platform ?? null;
+    if (platform !== null && platform !== 'qemu') throw new InvalidArgumentError(`machine: unknown platform '${String(platform)}'; known: 'qemu'`);
+    const own = options.devices ? [...options.devices] : [new Uart16550({ base: 0x3f8 }), new DebugExitDevice(), new PostCodePort()];
+    this.platformDevices = platform === 'qemu' ? createQemuPlatformDevices(cpus, this.layout, this.clock) : null;
+    // (The platform devices are already connected to the clock.)
+    this.devices = this.platformDevices ? [...own, ...this.platformDevices.devices] : own;
     for (const d of this.devices) {
       d.attach(this.bus);
       // Devices whose state follows virtual time (PM timer, PIT, RTC) get the machine clock.
       const clocked = d as unknown as { connectClock?: (clock: VirtualClock) => void };
-      if (typeof clocked.connectClock === 'function') clocked.connectClock(this.clock);
+      if (typeof clocked.connectClock === 'function' && !this.platformDevices?.devices.includes(d)) clocked.connectClock(this.clock);
     }
     this.debugExit = (this.devices.find((d) => d instanceof DebugExitDevice) as DebugExitDevice | undefined) ?? null;
     this.debugExit?.onExit(() => this.requestStop());
@@ -284,6 +303,7 @@ export class Machine implements MachineExtension, Snapshottable {
       this.records.push({ p, ic, control, mmu });
     }
     this.processors = this.records.map((r) => r.p);
+    this.localApics = this.platformDevices ? wireLocalApics(this.processors, this.bus, this.clock, this.platformDevices, own) : null;
   }
 
   // ------------------------------------------------------------------ access
@@ -423,7 +443,9 @@ export class Machine implements MachineExtension, Snapshottable {
         raiseNmi(p);
         break;
       case 'interrupt':
-        ic.raise(ev.vector);
+        // With local APICs: a fixed, edge-triggered message to this processor's APIC (accepted when software-enabled).
+        if (this.localApics) this.localApics.apics[ev.cpu].deliver({ mode: 0, vector: ev.vector, destination: ev.cpu, destMode: 'physical', shorthand: 0, level: true, trigger: 'edge', sourceApicId: -1, x2apic: false });
+        else ic.raise(ev.vector);
         break;
       case 'init':
         raiseInit(p);
@@ -663,6 +685,7 @@ export class Machine implements MachineExtension, Snapshottable {
         timedEvents: this.timedEvents,
         events: this.events.map((e) => ({ ...e })),
       },
+      this.localApics ? this.localApics.apics.map((a) => a.saveState()) : [],
     );
   }
 
@@ -672,6 +695,7 @@ export class Machine implements MachineExtension, Snapshottable {
     this.memory.restore(snap.memory);
     this.clock.loadState(snap.clock);
     this.devices.forEach((d, k) => d.loadState(snap.devices[k]));
+    this.localApics?.apics.forEach((a, k) => a.loadState(snap.apics[k]));
     this.records.forEach((r, k) => {
       const c = snap.cpus[k];
       const { p } = r;

@@ -13,9 +13,11 @@ export const MachinePluginConfigSchema = z
     ticksPerInstruction: z.number().min(0).max(1e6).default(1),
     /** Per-instruction trace events (`machine.step`). */
     traceInstructions: z.boolean().default(false),
+    /** `'qemu'`: the QEMU-compatible platform profile (local APICs, 8259, PIT, CMOS, PM timer, fw_cfg, I/O APIC); null: none. */
+    platform: z.enum(['qemu']).nullable().default(null),
   })
   .strict()
-  .default({ quantum: 1000, ticksPerInstruction: 1, traceInstructions: false });
+  .default({ quantum: 1000, ticksPerInstruction: 1, traceInstructions: false, platform: null });
 
 export type MachinePluginConfig = z.output<typeof MachinePluginConfigSchema>;
 
@@ -47,6 +49,7 @@ export const machinePlugin = definePlugin({
         quantum: opts.quantum,
         ticksPerInstruction: opts.ticksPerInstruction,
         traceInstructions: opts.traceInstructions,
+        platform: opts.platform,
       });
     });
     container.register(Tokens.Machine, { useFactory: build });
