@@ -27,66 +27,7 @@ export interface InterruptController {
   writeTpr(value: number): void;
 }
 
-/**
- * A test stand-in: a queue of requested vectors with APIC-like priority. `raise(v)` requests a
- * vector; the highest pending vector is delivered if its priority class (v >> 4) is above the TPR
- * class and above the class of the highest in-service vector; `eoi()` retires the highest
- * in-service vector. Good enough for instruction-level tests of delivery, blocking and HLT wake.
- */
-export class QueueInterruptController implements InterruptController {
-  private readonly irr = new Uint8Array(256);
-  private readonly isr = new Uint8Array(256);
-  tpr = 0;
-  /** Called by `raise` so the processor re-examines events (wire it to `signalInterrupt(p)`). */
-  onRaise: (() => void) | null = null;
-
-  raise(vector: number): void {
-    if (!(vector >= 16 && vector <= 255)) throw new RangeError(`QueueInterruptController: vector ${vector} outside 16..255`);
-    this.irr[vector] = 1;
-    this.onRaise?.();
-  }
-
-  private highest(bits: Uint8Array): number {
-    for (let v = 255; v >= 0; v--) if (bits[v]) return v;
-    return -1;
-  }
-
-  pendingVector(): number {
-    const v = this.highest(this.irr);
-    if (v < 0) return -1;
-    const isrv = this.highest(this.isr);
-    const ppr = Math.max(this.tpr & 0xf0, isrv < 0 ? 0 : isrv & 0xf0);
-    return (v & 0xf0) > ppr ? v : -1;
-  }
-
-  acknowledge(): number {
-    const v = this.pendingVector();
-    if (v < 0) return -1;
-    this.irr[v] = 0;
-    this.isr[v] = 1;
-    return v;
-  }
-
-  eoi(): void {
-    const v = this.highest(this.isr);
-    if (v >= 0) this.isr[v] = 0;
-  }
-
-  /** Vectors accepted and not yet EOIed (highest first). */
-  inService(): number[] {
-    const out: number[] = [];
-    for (let v = 255; v >= 0; v--) if (this.isr[v]) out.push(v);
-    return out;
-  }
-
-  readTpr(): number {
-    return (this.tpr >>> 4) & 0xf;
-  }
-
-  writeTpr(value: number): void {
-    this.tpr = (value & 0xf) << 4;
-  }
-}
+/* The queue-based stand-in with APIC-like priority is `InterruptStandIn` (src/machine/interrupt-standin.ts). */
 
 /** The controller of a processor with no APIC composed: nothing is ever pending; CR8 reads back what was written. */
 export class NullInterruptController implements InterruptController {

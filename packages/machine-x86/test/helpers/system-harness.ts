@@ -8,7 +8,7 @@ import { Processor } from '../../src/cpu/processor.js';
 import { AR, Cr0, Cr4, CpuState, Efer, Seg, Activity } from '../../src/cpu/state.js';
 import { encodeDescriptor } from '../../src/cpu/descriptors.js';
 import { configureProcessor } from '../../src/cpu/system-context.js';
-import { QueueInterruptController } from '../../src/cpu/interrupt-controller.js';
+import { InterruptStandIn } from '../../src/machine/interrupt-standin.js';
 import { signalInterrupt } from '../../src/cpu/interrupts.js';
 
 /** Identity translation even with CR0.PG = 1 (tests of segmentation and events, not paging). */
@@ -69,7 +69,7 @@ export interface Harness {
   mem: SparseMemory;
   bus: Bus;
   mmu: IdentityPagingTranslator;
-  ic: QueueInterruptController;
+  ic: InterruptStandIn;
   trace: TraceBus;
   sink: MemorySink;
 }
@@ -81,7 +81,7 @@ export function makeHarness(ramBytes = 8 * 1024 * 1024, index = 0): Harness {
   s.reset('power-on');
   const mmu = new IdentityPagingTranslator();
   const p = new Processor(s, bus, { mmu, index });
-  const ic = new QueueInterruptController();
+  const ic = new InterruptStandIn();
   ic.onRaise = () => signalInterrupt(p);
   const trace = new TraceBus();
   const sink = new MemorySink();
