@@ -1,9 +1,37 @@
-import { NotImplementedError } from '@latelaunch/kernel';
-
-/**
- * Entry point of the root OS image (issue 7). Not built yet: it throws a typed `NotImplementedError`
- * (code `LL_NOT_IMPLEMENTED`) instead of returning a fake result.
- */
-export function buildRootOsImage(..._args: unknown[]): never {
-  throw new NotImplementedError('@latelaunch/root-os buildRootOsImage', 'the root OS image (issue 7)');
-}
+export { buildRootOsImage, ROOT_OS_MODES } from './image.js';
+export type { RootOsImage, RootOsImageOptions, RootOsMode, RootOsTestFault } from './image.js';
+export { createRootOsMachine, rootOsEntryState, rootOsTranslatorFactory } from './boot.js';
+export type { RootOsMachine, RootOsMachineOptions } from './boot.js';
+export {
+  readInventory,
+  InventoryFormatError,
+  INVENTORY_MAGIC,
+  INVENTORY_VERSION,
+  INVENTORY_HEADER_SIZE,
+  InventoryOffsets,
+  InventoryFlags,
+  ProcessorFlags,
+  NodeFlags,
+  MemoryAffinityFlags,
+  NO_NODE,
+  PROCESSOR_ENTRY_SIZE,
+  IOAPIC_ENTRY_SIZE,
+  NODE_ENTRY_SIZE,
+  MEMORY_AFFINITY_ENTRY_SIZE,
+  RAM_RANGE_ENTRY_SIZE,
+} from './inventory.js';
+export type {
+  Inventory,
+  InventoryProcessor,
+  InventoryIoApic,
+  InventoryNode,
+  InventoryMemoryAffinity,
+  InventoryRamRange,
+  InventoryCpuid,
+  InventoryApic,
+  MemoryReader,
+  MemoryReaderLike,
+} from './inventory.js';
+export { registerRootOsServices, discoverService, pfaInitService, pfaAllocService, buildInventoryBytes, readBootInfoE820, PFA_MAGIC, PfaOffsets } from './services.js';
+export type { E820Range } from './services.js';
+export * from './layout.js';
