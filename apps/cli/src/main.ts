@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError as CommanderArgError, Opt
 import { isLatelaunchError, NotImplementedError } from '@latelaunch/kernel';
 import { pluginCatalog, unfilledPoints, variants } from './catalog.js';
 import { BootInputError, runBoot, type BootCommandOptions } from './boot.js';
+import { RunInputError, runNoHypervisor, type RunCommandOptions } from './run.js';
 
 /** Where the CLI writes. Tests pass buffers; bin.ts passes process streams. */
 export interface CliIo {
@@ -81,7 +82,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--seed <n>', 'seed for every random choice', intOption(0, Number.MAX_SAFE_INTEGER), 0)
     .option('--json', 'print one JSON object')
     .option('--trace <file>', 'write the trace as JSON lines')
-    .action((opts: { variant: string; nmiStrategy?: string }) => {
+    .action((opts: RunCommandOptions & { variant: string; nmiStrategy?: string; hypervisor: boolean }, cmd: Command) => {
       if (!variants.some((v) => v.name === opts.variant)) {
         throw new Exit(ExitCode.BadInput, `latelaunch run: unknown variant '${opts.variant}'; known: ${variants.map((v) => v.name).join(', ')}`);
       }
@@ -91,7 +92,15 @@ export function buildProgram(io: CliIo): Command {
       if (opts.nmiStrategy !== undefined && !strategies.includes(opts.nmiStrategy)) {
         throw new Exit(ExitCode.BadInput, `latelaunch run: unknown NMI strategy '${opts.nmiStrategy}'; known: ${strategies.sort().join(', ')}`);
       }
-      notYet('run', 'root OS and hypervisor (issues 4-8)');
+      if (opts.hypervisor) notYet('run', 'root OS and hypervisor (issues 4-8)');
+      let code: number;
+      try {
+        code = runNoHypervisor({ ...opts, explicit: { cpus: cmd.getOptionValueSource('cpus') === 'cli', numaNodes: cmd.getOptionValueSource('numaNodes') === 'cli' } }, io);
+      } catch (e) {
+        if (e instanceof RunInputError) throw new Exit(ExitCode.BadInput, e.message);
+        throw e;
+      }
+      if (code !== ExitCode.Ok) throw new Exit(code);
     });
 
   program

@@ -69,7 +69,7 @@ describe('argument contract (DESIGN §6)', () => {
   }
 
   it('commands not built yet exit 2 saying so, never a fake result', async () => {
-    for (const argv of [['run'], ['run', '--no-hypervisor', '--json'], ['campaign', '--nmi-strategy', 'all'], ['bench']]) {
+    for (const argv of [['run'], ['run', '--json'], ['campaign', '--nmi-strategy', 'all'], ['bench']]) {
       const r = await run(...argv);
       expect(r.code).toBe(2);
       expect(r.out).toBe('');

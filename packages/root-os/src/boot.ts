@@ -2,7 +2,8 @@
  * Booting the root OS on a machine-x86 machine: the firmware (ACPI tables, E820, boot info with the
  * RSDP extension) is built into the machine's memory, the image is loaded flat at its load address,
  * and processor 0 enters it like a multiboot kernel (32-bit flat protected mode, paging off,
- * EAX = 0x2BADB002, EBX = boot info). The other processors stay in wait-for-SIPI.
+ * EAX = 0x2BADB002, EBX = boot info). The other processors stay in wait-for-SIPI until the OS
+ * starts them (`smp: true`: INIT-SIPI-SIPI, see image.ts and the README).
  */
 import type { AddressTranslatorFactory, TraceBus } from '@latelaunch/kernel';
 import {
@@ -23,6 +24,7 @@ import { buildRootOsImage, type RootOsImage, type RootOsImageOptions } from './i
 import { readInventory, type Inventory } from './inventory.js';
 import { INVENTORY_ADDRESS, MULTIBOOT_BOOTLOADER_MAGIC } from './layout.js';
 import { registerRootOsServices } from './services.js';
+import { readProcessorStatus, type ProcessorStatus } from './smp.js';
 
 /** The paging package's translators (4-level, PAE, 32-bit), without a container. */
 export const rootOsTranslatorFactory: AddressTranslatorFactory = {
@@ -33,12 +35,12 @@ export const rootOsTranslatorFactory: AddressTranslatorFactory = {
 export interface RootOsMachineOptions extends RootOsImageOptions {
   /** Firmware source (default `{}`: 4 processors, 2 NUMA nodes, 1 GiB). */
   readonly firmware?: FirmwareSource;
-  /** Logical processors of the machine (default: the config's `cpus` (4), or 1 for real table sets; only the BSP runs in this version). */
+  /** Logical processors of the machine (default: the config's `cpus` (4), or 1 for real table sets; fewer than the firmware announces = absent processors, reported as timed out by an `smp` build). */
   readonly cpus?: number;
   readonly seed?: number;
   readonly trace?: TraceBus;
   readonly quantum?: number;
-  /** machine-x86 platform: `'qemu'` = a local APIC per processor plus the QEMU `pc` devices (default: none, the APIC-less stand-in). */
+  /** machine-x86 platform: `'qemu'` = a local APIC per processor plus the QEMU `pc` devices (default: none, the APIC-less stand-in; `'qemu'` when `smp` is set). */
   readonly platform?: MachinePlatform | null;
 }
 
@@ -54,6 +56,8 @@ export interface RootOsMachine {
   nmiCount(apicId: number): number;
   /** Serial console output so far. */
   console(): string;
+  /** The per-processor records (SMP builds; [] before the bring-up). */
+  processorStatus(): ProcessorStatus[];
 }
 
 const MiB = 1024 * 1024;
@@ -117,7 +121,7 @@ export function createRootOsMachine(options: RootOsMachineOptions): RootOsMachin
     seed: options.seed ?? 0,
     trace: options.trace,
     quantum: options.quantum,
-    platform: options.platform ?? null,
+    platform: options.platform ?? (options.smp ? 'qemu' : null),
     translatorFactory: rootOsTranslatorFactory,
     nativeServices: services,
   });
@@ -132,5 +136,6 @@ export function createRootOsMachine(options: RootOsMachineOptions): RootOsMachin
     inventory: () => readInventory(machine.memory, INVENTORY_ADDRESS),
     nmiCount: (apicId) => machine.memory.read32(image.symbols.nmi_counts + apicId * 4),
     console: () => machine.uart?.text ?? '',
+    processorStatus: () => readProcessorStatus(machine.memory),
   };
 }

@@ -1,4 +1,6 @@
-export { buildRootOsImage, ROOT_OS_MODES } from './image.js';
+export { buildRootOsImage, buildTrampoline, ROOT_OS_MODES } from './image.js';
+export { readProcessorStatus, readSmpSummary } from './smp.js';
+export type { ProcessorStatus, ProcessorRunState, SmpSummary, Read32Like } from './smp.js';
 export type { RootOsImage, RootOsImageOptions, RootOsMode, RootOsTestFault } from './image.js';
 export { createRootOsMachine, rootOsEntryState, rootOsTranslatorFactory } from './boot.js';
 export type { RootOsMachine, RootOsMachineOptions } from './boot.js';

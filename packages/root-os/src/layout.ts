@@ -32,8 +32,8 @@ export const PFA_BITMAP_ADDRESS = 0x1a1000;
 /** Frames tracked by the bitmap (4 GiB / 4 KiB). */
 export const PFA_FRAMES = 0x100000;
 export const PFA_BITMAP_BYTES = PFA_FRAMES / 8;
-/** Frames below this address are never handed out (real-mode area, firmware data, kernel, OS data). */
-export const PFA_RESERVED_BELOW = 0x200000;
+/** Frames below this address are never handed out (real-mode area, firmware data, kernel, OS data, the per-AP stacks 0x200000–0x5FFFFF). */
+export const PFA_RESERVED_BELOW = 0x600000;
 
 /** Selectors of the OS GDT (the same in every mode). */
 export const Selectors = Object.freeze({ CODE32: 0x08, DATA: 0x10, CODE64: 0x18, TSS: 0x20 });
@@ -49,3 +49,41 @@ export const RootOsServices = Object.freeze({
 });
 
 export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
+
+// ---------------------------------------------------------------- SMP (issue 7, second part)
+
+/** Local APIC MMIO base (xAPIC) the OS programs. */
+export const LAPIC_BASE = 0xfee00000;
+/** Real-mode SIPI trampoline (copied there by the BSP): SIPI vector 0x08. */
+export const TRAMPOLINE_ADDRESS = 0x8000;
+export const SIPI_VECTOR = TRAMPOLINE_ADDRESS >> 12;
+/** Highest APIC ID the OS brings up (xAPIC physical destinations; records are indexed by APIC ID). */
+export const SMP_MAX_APIC_ID = 254;
+/** SMP control block (header) and, from SMP_RECORDS_ADDRESS, one 64-byte record per APIC ID (0..255). */
+export const SMP_ADDRESS = 0x1c2000;
+export const SMP_RECORDS_ADDRESS = 0x1c2100;
+export const SMP_RECORD_SIZE = 64;
+export const SMP_MAGIC = 0x50534c4c; // "LLSP"
+/** Header offsets (u32 each). */
+export const SmpHeaderOffsets = Object.freeze({ magic: 0x00, version: 0x04, expected: 0x08, online: 0x0c, timedOut: 0x10, bspApicId: 0x14, phase: 0x18 });
+/** Per-processor record offsets (u32 each). */
+export const SmpRecordOffsets = Object.freeze({ state: 0x00, apicId: 0x04, ticks: 0x08, checksum: 0x0c, passes: 0x10, pongs: 0x14, nmis: 0x18, onlineAt: 0x1c });
+/** Record states. */
+export const SmpState = Object.freeze({ ABSENT: 0, STARTING: 1, ONLINE: 2, TIMED_OUT: 3 });
+/** Phases of the header. */
+export const SmpPhase = Object.freeze({ BRINGUP: 1, RUNNING: 2 });
+/** Per-AP stacks: one 16 KiB block per APIC ID (DF stack 4 KiB, NMI stack 4 KiB, kernel stack 8 KiB). */
+export const AP_AREA_ADDRESS = 0x200000;
+export const AP_AREA_STRIDE = 0x4000;
+/** Interrupt vectors of the workload. */
+export const TIMER_VECTOR = 0x40;
+export const PING_VECTOR = 0x41;
+export const WAKE_VECTOR = 0x42;
+/** First per-processor TSS selector: 0x30 + APIC ID × 16. */
+export const AP_TSS_SELECTOR_BASE = 0x30;
+/** PM timer ticks (3.579545 MHz) of the INIT-SIPI-SIPI waits and the bring-up timeout. */
+export const PM_TICKS_10MS = 35795;
+/** Longest halt between two PM-timer reads of a wait (1 ms). */
+export const PM_TICKS_1MS = 3580;
+export const PM_TICKS_200US = 716;
+export const PM_TICKS_BRINGUP_TIMEOUT = 357954; // 100 ms
