@@ -236,7 +236,11 @@ function verify(
   v.push({ name: 'inventory.readable', passed: inv !== null && inv.bootMagicOk && inv.cpuid.written, expected: { readable: true, bootMagicOk: true, cpuidWritten: true }, actual: inv ? { readable: true, bootMagicOk: inv.bootMagicOk, cpuidWritten: inv.cpuid.written } : { readable: false, error: invError } });
   if (smp) {
     // Every present processor of the machine came online and runs the workload.
-    const present = rm.firmware.processors.filter((p) => p.enabled && p.index < result.cpus.length).map((p) => p.apicId);
+    // --acpi: the expected side is the CLI's own parse of the MADT (every enabled processor); otherwise
+    // the firmware the CLI built.
+    const present = acpi
+      ? (acpi.madt?.processors ?? []).filter((p) => p.enabled).map((p) => p.apicId)
+      : rm.firmware.processors.filter((p) => p.enabled && p.index < result.cpus.length).map((p) => p.apicId);
     const recs = (smp.status ?? []) as { apicId?: unknown; online?: unknown; ticks?: unknown; passes?: unknown }[];
     const sum = (smp.summary ?? {}) as { online?: unknown; timedOut?: unknown; phase?: unknown };
     v.push(
@@ -419,10 +423,11 @@ export function runNoHypervisor(o: RunCommandOptions, io: RunIo): number {
       }
       trace.attach(new JsonLinesSink((line) => void chunks.push(line)));
     }
-    const useSmp = acpi === null && rootOsHasSmp();
+    const useSmp = rootOsHasSmp();
     let rm: RootOsMachine;
     try {
-      // SMP (when this root-os has it) on config machines only: a real table set's APIC IDs are not the machine's.
+      // SMP when this root-os has it; with --acpi the machine gets one processor per enabled MADT
+      // processor, with the table's APIC IDs (root-os createRootOsMachine), so the OS starts them all by ID.
       const options = { mode: o.rootMode, firmware, seed: o.seed, trace, platform: 'qemu' as const, ...(useSmp ? { smp: true } : {}) };
       rm = createRootOsMachine(options);
     } catch (e) {

@@ -182,11 +182,20 @@ describe('latelaunch run --no-hypervisor', () => {
     expect(err).toBe('');
     expect(code).toBe(0);
     expectAllPassed(j);
-    expect(j.machine).toMatchObject({ acpiDir: dir, firmwareSource: 'acpi-tables', smp: false });
-    expect(j.verifications.map((v) => v.name)).toContain('inventory.memoryAffinity');
-    const inv = j.inventory!;
     // And against the corpus' own independently decoded expectations.
     const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')).summary;
+    // SMP with the machine's real APIC IDs: one processor per enabled MADT processor, all online.
+    expect(j.machine).toMatchObject({ acpiDir: dir, firmwareSource: 'acpi-tables', processors: expected.enabledApicIds.length });
+    expectSmpConsistent(j);
+    if (j.machine.smp) {
+      expect(j.verifications.map((v) => v.name)).toContain('smp.processors');
+      expect(j.processors.map((p) => p.apicId)).toEqual(expected.enabledApicIds);
+      expect(j.serial).toContain(`\nsmp-up ${expected.enabledApicIds.length}/${expected.enabledApicIds.length}\nrunning\n`);
+      const smp = j.verifications.find((v) => v.name === 'smp.processors')!;
+      expect((smp.actual as { onlineApicIds: number[] }).onlineApicIds).toEqual([...expected.enabledApicIds].sort((a: number, b: number) => a - b));
+    }
+    expect(j.verifications.map((v) => v.name)).toContain('inventory.memoryAffinity');
+    const inv = j.inventory!;
     expect(inv.processors.filter((p) => p.enabled).map((p) => p.apicId)).toEqual(expected.enabledApicIds);
     expect(inv.processors.filter((p) => p.hotplug).map((p) => p.apicId)).toEqual(expected.hotplugCandidateApicIds);
     expect(inv.ioApics).toHaveLength(expected.ioApicCount);

@@ -1,7 +1,8 @@
 // The QEMU-compatible platform profile on the machine (platform: 'qemu'): local APICs with
 // INIT/SIPI start-up of the application processors, fw_cfg, the LAPIC timer, snapshots.
 import { describe, expect, test } from 'vitest';
-import { Assembler, al, ax, bh, bl, ds, dword, dx, eax, ebx, ecx, mem } from '@latelaunch/x86-isa';
+import { InvalidArgumentError } from '@latelaunch/kernel';
+import { Assembler, al, ax, bh, bl, ds, dword, dx, eax, ebx, ecx, edx, mem } from '@latelaunch/x86-isa';
 import { createMachine, Machine } from '../src/index.js';
 import { asm32, idt32 } from './machine-helpers.js';
 
@@ -179,5 +180,90 @@ describe("platform 'qemu': devices", () => {
     expect(second.exit).toEqual(first.exit);
     expect(second.time).toBe(first.time);
     expect(second.instructions).toBe(first.instructions);
+  });
+});
+
+describe("platform 'qemu': apicIds (each processor's APIC ID, e.g. a real MADT's)", () => {
+  const ids = [32, 5, 100, 7];
+  test('LocalApic IDs, CPUID leaf 1 / 0xB initial APIC IDs, BSP = the first; the APs start by those physical IDs', () => {
+    const m = createMachine({ apicIds: ids, platform: 'qemu' });
+    expect(m.processors).toHaveLength(4);
+    m.loadFlat(trampoline(), TRAMPOLINE);
+    const code = asm32(CODE, (a) => {
+      a.mov(dword(APIC + 0xf0), 0x1ff);
+      a.mov(eax, dword(APIC + 0x20)); // LAPIC ID register
+      a.mov(dword(DATA), eax);
+      a.mov(eax, 1);
+      a.cpuid();
+      a.mov(dword(DATA + 4), ebx);
+      a.mov(eax, 0xb);
+      a.xor(ecx, ecx);
+      a.cpuid();
+      a.mov(dword(DATA + 8), edx);
+      for (const id of ids.slice(1)) {
+        a.mov(dword(APIC + 0x310), id << 24);
+        a.mov(dword(APIC + 0x300), 0x00004500);
+        a.mov(dword(APIC + 0x300), 0x00004608);
+        a.mov(dword(APIC + 0x300), 0x00004608);
+      }
+      a.mov(ecx, 1_000_000);
+      a.label('wait');
+      a.cmp(dword(COUNTER), ids.length - 1);
+      a.je('done');
+      a.pause();
+      a.dec(ecx);
+      a.jnz('wait');
+      a.label('done');
+      a.mov(eax, dword(COUNTER));
+      a.out(0xf4, al);
+    });
+    m.loadFlat(code.bytes, CODE);
+    m.startProcessor(0, { mode: 'protected32', entry: CODE });
+    const r = m.run({ maxInstructions: 5_000_000 });
+    expect(r.reason).toBe('debug-exit');
+    expect(r.exit!.value).toBe(ids.length - 1);
+    expect(m.memory.read32(DATA) >>> 24).toBe(32);
+    expect(m.memory.read32(DATA + 4) >>> 24).toBe(32);
+    expect(m.memory.read32(DATA + 8)).toBe(32);
+    expect(m.localApics!.apics.map((a) => a.apicId)).toEqual(ids);
+    expect(m.localApics!.apics.map((a) => (a.readApicBase() & 0x100n) !== 0n)).toEqual([true, false, false, false]);
+  });
+
+  test('without the platform, CPUID still reports the given IDs', () => {
+    const m = createMachine({ apicIds: [9, 3] });
+    const code = asm32(CODE, (a) => {
+      a.mov(eax, 1);
+      a.cpuid();
+      a.mov(dword(DATA), ebx);
+      a.mov(al, 0);
+      a.out(0xf4, al);
+    });
+    m.loadFlat(code.bytes, CODE);
+    m.startProcessor(0, { mode: 'protected32', entry: CODE });
+    expect(m.run({ maxInstructions: 1000 }).reason).toBe('debug-exit');
+    expect(m.memory.read32(DATA) >>> 24).toBe(9);
+  });
+
+  test.each([
+    [{ apicIds: [0, 0] }, /twice/],
+    [{ apicIds: [0, 255] }, /x2APIC/],
+    [{ apicIds: [0, 300] }, /x2APIC/],
+    [{ apicIds: [0, -1] }, /non-negative integer/],
+    [{ apicIds: [0, 1.5] }, /non-negative integer/],
+    [{ apicIds: [0, 1], cpus: 3 }, /2 entries for 3 processors/],
+  ])('invalid %j → InvalidArgumentError', (options, message) => {
+    expect(() => createMachine({ platform: 'qemu', ...options })).toThrow(InvalidArgumentError);
+    expect(() => createMachine({ platform: 'qemu', ...options })).toThrow(message);
+  });
+
+  test('pmTimer: the PM timer at a real FADT port', () => {
+    const m = createMachine({ platform: 'qemu', pmTimer: { port: 0x808, width: 24 } });
+    expect(m.platformDevices!.pmTimer).not.toBeNull();
+    expect(m.bus.portOwner(0x808)).toBe('pm-timer');
+    expect(m.bus.portOwner(0x608)).toBeUndefined();
+    m.clock.advance(1_000_000);
+    expect(m.bus.portRead(0x808, 4)).toBe(3579);
+    expect(createMachine({ platform: 'qemu', pmTimer: null }).platformDevices!.pmTimer).toBeNull();
+    expect(createMachine({ platform: 'qemu' }).bus.portOwner(0x608)).toBe('pm-timer');
   });
 });

@@ -35,7 +35,11 @@ export const rootOsTranslatorFactory: AddressTranslatorFactory = {
 export interface RootOsMachineOptions extends RootOsImageOptions {
   /** Firmware source (default `{}`: 4 processors, 2 NUMA nodes, 1 GiB). */
   readonly firmware?: FirmwareSource;
-  /** Logical processors of the machine (default: the config's `cpus` (4), or 1 for real table sets; fewer than the firmware announces = absent processors, reported as timed out by an `smp` build). */
+  /**
+   * Logical processors of the machine (default: the config's `cpus` (4); for real table sets 1, or
+   * with `smp` one per enabled MADT processor with its APIC ID); fewer than the firmware announces =
+   * absent processors, reported as timed out by an `smp` build.
+   */
   readonly cpus?: number;
   readonly seed?: number;
   readonly trace?: TraceBus;
@@ -66,6 +70,20 @@ function isTableSource(s: FirmwareSource): boolean {
   return 'acpiDir' in s || 'acpiTables' in s;
 }
 const PCI_HOLE = 0xc0000000;
+
+/**
+ * The machine's APIC IDs for a real table set: the enabled processors' IDs in MADT order (the
+ * first is the BSP); `cpus` fewer keeps the first `cpus`, more adds the lowest unused IDs (absent
+ * from the MADT, so the OS does not start them).
+ */
+function tableApicIds(processors: FirmwareResult['processors'], cpus: number | undefined): number[] {
+  const ids = processors.filter((p) => p.enabled).map((p) => p.apicId);
+  const n = cpus ?? ids.length;
+  if (n <= ids.length) return ids.slice(0, n);
+  const used = new Set(ids);
+  for (let id = 0; ids.length < n && id < 0xff; id++) if (!used.has(id)) ids.push(id);
+  return ids;
+}
 
 /** The multiboot entry state for an image and a boot-information address. */
 export function rootOsEntryState(image: RootOsImage, bootInfoAddress: number): InitialProcessorState {
@@ -114,9 +132,15 @@ export function createRootOsMachine(options: RootOsMachineOptions): RootOsMachin
   const highBytes = layout.ranges.filter((r) => r.base >= 0x100000000).reduce((s, r) => s + r.size, 0);
   const memoryMiB = Math.ceil(lowTop / MiB) + Math.ceil(highBytes / MiB);
   const services = registerRootOsServices(new NativeServiceRegistry());
-  const machineCpus = options.cpus ?? (isTableSource(source) ? 1 : Math.min(256, (source as FirmwareConfigInput).cpus ?? 4));
+  // A real table set with `smp`: one processor per ENABLED MADT processor, with exactly those APIC
+  // IDs (BSP = the first), and the PM timer at the FADT's port — so the OS brings them all up by ID.
+  const tableSmp = options.smp === true && isTableSource(source) ? buildFirmware(source) : null;
+  const apicIds = tableSmp ? tableApicIds(tableSmp.processors, options.cpus) : undefined;
+  const machineCpus = apicIds?.length ?? options.cpus ?? (isTableSource(source) ? 1 : Math.min(256, (source as FirmwareConfigInput).cpus ?? 4));
   const machine = createMachine({
     cpus: machineCpus,
+    ...(apicIds ? { apicIds } : {}),
+    ...(tableSmp ? { pmTimer: tableSmp.pmTimer } : {}),
     memoryMiB,
     seed: options.seed ?? 0,
     trace: options.trace,

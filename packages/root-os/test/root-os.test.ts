@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { describe, expect, test } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, JsonLinesSink, TraceBus } from '@latelaunch/kernel';
@@ -17,6 +17,7 @@ import {
   PFA_RESERVED_BELOW,
   PfaOffsets,
   readInventory,
+  readSmpSummary,
   ROOT_OS_MODES,
   type Inventory,
   type RootOsMachine,
@@ -32,6 +33,38 @@ function boot(mode: RootOsMode, extra: Partial<Parameters<typeof createRootOsMac
   const r = rm.run();
   expect(r.reason).toBe('all-halted');
   return { rm, inv: rm.inventory() };
+}
+
+/** The fields of a corpus machine's expected.json summary that the tests compare. */
+interface ExpectedSummary {
+  readonly enabledApicIds: number[];
+  readonly hotplugCandidateApicIds: number[];
+  readonly ioApicCount: number;
+  readonly pmTimer: { readonly address: number } | null;
+  readonly numa: {
+    readonly populatedDomains: number[];
+    readonly emptyDomains: number[];
+    readonly perDomain: Record<number, { readonly enabledCpuApicIds: number[]; readonly memoryBytes: number; readonly hotPluggableMemoryBytes: number }>;
+  } | null;
+}
+
+/** The inventory against a corpus machine's expected.json summary. */
+function expectMatchesExpected(inv: Inventory, expected: ExpectedSummary): void {
+    expect(inv.processors.filter((p) => p.enabled).map((p) => p.apicId)).toEqual(expected.enabledApicIds);
+    expect(inv.processors.filter((p) => p.hotplug).map((p) => p.apicId)).toEqual(expected.hotplugCandidateApicIds);
+    expect(inv.ioApics).toHaveLength(expected.ioApicCount);
+    expect(inv.pmTimer?.port ?? null).toBe(expected.pmTimer ? expected.pmTimer.address : null);
+    if (expected.numa) {
+      const populated = inv.nodes.filter((n) => !n.empty).map((n) => n.domain);
+      expect(populated).toEqual(expected.numa.populatedDomains);
+      expect(inv.nodes.filter((n) => n.empty).map((n) => n.domain)).toEqual(expected.numa.emptyDomains);
+      for (const d of expected.numa.populatedDomains) {
+        const per = expected.numa.perDomain[d];
+        const cpus = inv.processors.filter((p) => p.enabled && p.node === d).map((p) => p.apicId);
+        expect([...cpus].sort((x, y) => x - y)).toEqual([...per.enabledCpuApicIds].sort((x, y) => x - y));
+        expect(inv.nodes.find((n) => n.domain === d)!.memoryBytes + inv.nodes.find((n) => n.domain === d)!.hotPluggableMemoryBytes).toBe(per.memoryBytes + per.hotPluggableMemoryBytes);
+      }
+    } else expect(inv.nodes).toEqual([]);
 }
 
 /** The inventory against the firmware's own description of the machine. */
@@ -240,27 +273,43 @@ describe('firmware from the ACPI corpus', () => {
   const machines = ['supermicro-x8dtt-CE92DF29C87C', 'dell-poweredge-r820-E5985CCBA349', 'lenovo-miix-3-1030-04FF5A51E4B0'];
   test.each(machines.flatMap((m) => ROOT_OS_MODES.map((mode) => [m, mode] as const)))('%s (%s mode): the inventory matches expected.json', (name, mode) => {
     const dir = join(corpusDir, name);
-    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')).summary;
+    const expected = (JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { summary: ExpectedSummary }).summary;
     const { rm, inv } = boot(mode, { firmware: { acpiDir: dir } });
     expect(rm.console()).toMatch(/^boot\n(firmware: .*\n)*discovered\n$/);
     expect(inv.anomalies.length).toBeGreaterThan(0); // real firmware always has some; logged, not fatal
     expect(rm.console()).toContain(inv.anomalies[0]);
-    expect(inv.processors.filter((p) => p.enabled).map((p) => p.apicId)).toEqual(expected.enabledApicIds);
-    expect(inv.processors.filter((p) => p.hotplug).map((p) => p.apicId)).toEqual(expected.hotplugCandidateApicIds);
-    expect(inv.ioApics).toHaveLength(expected.ioApicCount);
-    expect(inv.pmTimer?.port ?? null).toBe(expected.pmTimer ? expected.pmTimer.address : null);
-    if (expected.numa) {
-      const populated = inv.nodes.filter((n) => !n.empty).map((n) => n.domain);
-      expect(populated).toEqual(expected.numa.populatedDomains);
-      expect(inv.nodes.filter((n) => n.empty).map((n) => n.domain)).toEqual(expected.numa.emptyDomains);
-      for (const d of expected.numa.populatedDomains) {
-        const per = expected.numa.perDomain[d];
-        const cpus = inv.processors.filter((p) => p.enabled && p.node === d).map((p) => p.apicId);
-        expect([...cpus].sort((x, y) => x - y)).toEqual([...per.enabledCpuApicIds].sort((x: number, y: number) => x - y));
-        expect(inv.nodes.find((n) => n.domain === d)!.memoryBytes + inv.nodes.find((n) => n.domain === d)!.hotPluggableMemoryBytes).toBe(per.memoryBytes + per.hotPluggableMemoryBytes);
-      }
-    } else expect(inv.nodes).toEqual([]);
+    expectMatchesExpected(inv, expected);
     expectMatchesFirmware(rm, inv);
+  });
+});
+
+describe('SMP on the ACPI corpus: one processor per enabled MADT processor, with its APIC ID', () => {
+  const all = readdirSync(corpusDir).filter((n) => existsSync(join(corpusDir, n, 'expected.json')));
+  const r820 = 'dell-poweredge-r820-E5985CCBA349';
+  const cases = [...all.map((m) => [m, 'long'] as const), [r820, 'pae'] as const, [r820, 'protected'] as const];
+  test('the corpus has its 12 machines', () => expect(all).toHaveLength(12));
+  test.each(cases)('%s (%s mode): every enabled processor comes up by its APIC ID; the inventory matches expected.json', (name, mode) => {
+    const dir = join(corpusDir, name);
+    const expected = (JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { summary: ExpectedSummary }).summary;
+    const rm = createRootOsMachine({ mode, smp: true, firmware: { acpiDir: dir } });
+    for (let i = 0; i < 8 && !rm.console().includes('running\n'); i++) rm.run(250_000);
+    const n = expected.enabledApicIds.length;
+    expect(rm.console()).toMatch(new RegExp(`^boot\n(firmware: .*\n)*discovered\nsmp-up ${n}/${n}\nrunning\n$`));
+    expect(rm.machine.processors).toHaveLength(n);
+    expect(rm.machine.localApics!.apics.map((a) => a.apicId)).toEqual(expected.enabledApicIds);
+    const summary = readSmpSummary(rm.machine.memory);
+    expect(summary).toEqual({ valid: true, expected: n, online: n, timedOut: 0, bspApicId: expected.enabledApicIds[0], phase: 'running' });
+    const status = rm.processorStatus();
+    expect(status.map((p) => p.apicId)).toEqual([...expected.enabledApicIds].sort((x, y) => x - y));
+    expect(status.every((p) => p.state === 'online')).toBe(true);
+    // The workload runs on every processor: ticks advance.
+    rm.run(1_000_000);
+    const later = rm.processorStatus();
+    for (let i = 0; i < n; i++) expect(later[i].ticks, `APIC ${later[i].apicId} ticks`).toBeGreaterThan(status[i].ticks);
+    const inv = rm.inventory();
+    expectMatchesExpected(inv, expected);
+    expectMatchesFirmware(rm, inv);
+    expect(rm.machine.memory.read32(rm.image.symbols.fatal_count)).toBe(0);
   });
 });
 

@@ -72,6 +72,32 @@ export interface MachineOptions {
    * Default: none.
    */
   readonly platform?: MachinePlatform | null;
+  /**
+   * The APIC ID of each processor (index i → `apicIds[i]`; processor 0, the BSP, gets the first):
+   * its local APIC's ID (platform `'qemu'`) and the initial APIC ID its CPUID reports (leaf 1
+   * EBX[31:24], leaf 0xB EDX). One per processor (`cpus` defaults to the length), unique integers
+   * in 0..254 (xAPIC: 255 is the broadcast ID; x2APIC IDs ≥ 255 are not supported end to end, so
+   * they are refused) — otherwise `InvalidArgumentError`. Default: the CPUID model's `apicIdOf(i)`
+   * (the processor index with the default model).
+   */
+  readonly apicIds?: readonly number[];
+  /**
+   * Platform `'qemu'`: the ACPI PM timer's port and width (a real table set's FADT value, e.g.
+   * `buildFirmware(...).pmTimer`); `null` = no PM timer. Default `{ port: 0x608, width: 24 }`.
+   */
+  readonly pmTimer?: { readonly port: number; readonly width: 24 | 32 } | null;
+}
+
+/** Validates {@link MachineOptions.apicIds} for `cpus` processors. */
+function checkApicIds(ids: readonly number[], cpus: number): void {
+  if (ids.length !== cpus) throw new InvalidArgumentError(`machine: apicIds has ${ids.length} entries for ${cpus} processors`);
+  const seen = new Set<number>();
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0) throw new InvalidArgumentError(`machine: APIC ID ${id} must be a non-negative integer`);
+    if (id >= 0xff) throw new InvalidArgumentError(`machine: APIC ID ${id} needs x2APIC (IDs ≥ 255), which the machine does not support end to end; xAPIC IDs are 0..254`);
+    if (seen.has(id)) throw new InvalidArgumentError(`machine: APIC ID ${id} appears twice in apicIds`);
+    seen.add(id);
+  }
 }
 
 /** What stops a run besides debug-exit, all processors idle, and the budget. */
@@ -249,12 +275,13 @@ export class Machine implements MachineExtension, Snapshottable {
   private portHit: { port: number; value: number; size: number; cpu: number } | null = null;
 
   constructor(options: MachineOptions = {}) {
-    const cpus = options.cpus ?? 1;
+    const cpus = options.cpus ?? options.apicIds?.length ?? 1;
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 256) throw new InvalidArgumentError(`machine: cpus ${cpus} must be an integer in 1..256`);
     const memoryMiB = options.memoryMiB ?? 128;
     if (!Number.isInteger(memoryMiB) || memoryMiB < 2 || memoryMiB > 1 << 20) throw new InvalidArgumentError(`machine: memoryMiB ${memoryMiB} must be an integer in 2..1048576`);
     const quantum = options.quantum ?? 1000;
     if (!Number.isInteger(quantum) || quantum < 1) throw new InvalidArgumentError(`machine: quantum ${quantum} must be an integer ≥ 1`);
+    if (options.apicIds !== undefined) checkApicIds(options.apicIds, cpus);
     this.name = options.name ?? 'machine-x86';
     this.cpuCount = cpus;
     this.quantum = quantum;
@@ -272,7 +299,7 @@ export class Machine implements MachineExtension, Snapshottable {
     const platform = options.platform ?? null;
     if (platform !== null && platform !== 'qemu') throw new InvalidArgumentError(`machine: unknown platform '${String(platform)}'; known: 'qemu'`);
     const own = options.devices ? [...options.devices] : [new Uart16550({ base: 0x3f8 }), new DebugExitDevice(), new PostCodePort()];
-    this.platformDevices = platform === 'qemu' ? createQemuPlatformDevices(cpus, this.layout, this.clock) : null;
+    this.platformDevices = platform === 'qemu' ? createQemuPlatformDevices(cpus, this.layout, this.clock, options.pmTimer) : null;
     // (The platform devices are already connected to the clock.)
     this.devices = this.platformDevices ? [...own, ...this.platformDevices.devices] : own;
     for (const d of this.devices) {
@@ -295,7 +322,7 @@ export class Machine implements MachineExtension, Snapshottable {
       const p = new Processor(state, this.bus, { index: i, mmu, pagingControl: control, nativeServices: this.nativeServices });
       const ic = new InterruptStandIn();
       ic.onRaise = () => signalInterrupt(p);
-      configureProcessor(p, { interruptController: ic, cpuid, tsc: () => this.clock.now(), trace: this.trace, bsp: i === 0 });
+      configureProcessor(p, { interruptController: ic, cpuid, ...(options.apicIds ? { apicId: options.apicIds[i] } : {}), tsc: () => this.clock.now(), trace: this.trace, bsp: i === 0 });
       // Power-on: the BSP runs from the reset vector, the APs wait for INIT-SIPI-SIPI.
       if (i !== 0) state.activity = Activity.WAIT_FOR_SIPI;
       p.setRflags(state.rflags);
@@ -303,7 +330,7 @@ export class Machine implements MachineExtension, Snapshottable {
       this.records.push({ p, ic, control, mmu });
     }
     this.processors = this.records.map((r) => r.p);
-    this.localApics = this.platformDevices ? wireLocalApics(this.processors, this.bus, this.clock, this.platformDevices, own) : null;
+    this.localApics = this.platformDevices ? wireLocalApics(this.processors, this.bus, this.clock, this.platformDevices, own, options.apicIds) : null;
   }
 
   // ------------------------------------------------------------------ access

@@ -1,6 +1,7 @@
 /**
  * The QEMU-compatible platform profile on a {@link Machine} (`new Machine({ platform: 'qemu' })`,
- * DESIGN §5): one local APIC per processor (`@latelaunch/apic`, APIC ID = processor index, the BSP
+ * DESIGN §5): one local APIC per processor (`@latelaunch/apic`, APIC ID = the processor's initial
+ * APIC ID — the machine's `apicIds`, by default the processor index — the BSP
  * flag on processor 0) connected by an `ApicFabric`, timed by the machine clock; each processor's
  * xAPIC page at 0xFEE00000 (accesses from processor i reach APIC i) and its x2APIC MSRs
  * (IA32_APIC_BASE, 0x800–0x8FF); and the profile's devices that the machine does not already have
@@ -31,8 +32,13 @@ const MACHINE_OWN_KINDS = new Set(['uart16550', 'debug-exit', 'post-code', 'loca
  * The profile's devices except those the machine already has (UART, debug-exit, POST port), for
  * `cpus` processors and the machine's memory layout.
  */
-export function createQemuPlatformDevices(cpus: number, layout: PcMemoryLayout, clock: VirtualClock): PlatformDevices {
-  const profile = qemuPlatformProfile({ cpus, ramBelow4G: layout.lowMemoryEnd, ramAbove4G: layout.highMemorySize, e820: layout.e820 });
+export function createQemuPlatformDevices(
+  cpus: number,
+  layout: PcMemoryLayout,
+  clock: VirtualClock,
+  pmTimer?: { readonly port: number; readonly width: 24 | 32 } | null,
+): PlatformDevices {
+  const profile = qemuPlatformProfile({ cpus, ramBelow4G: layout.lowMemoryEnd, ramAbove4G: layout.highMemorySize, e820: layout.e820, ...(pmTimer !== undefined ? { pmTimer } : {}) });
   return createPlatformDevices({ ...profile, devices: profile.devices.filter((d) => !MACHINE_OWN_KINDS.has(d.kind)) }, { clock });
 }
 
@@ -45,13 +51,22 @@ export interface LocalApicWiring {
 /**
  * Creates and wires one local APIC per processor (see the file comment). `devices` are the
  * machine's devices: a UART among them has its IRQ wired to the platform's ISA interrupt lines.
+ * `apicIds[i]` is processor i's APIC ID (LocalApic ID and initial APIC ID; default i).
  */
-export function wireLocalApics(processors: readonly Processor[], bus: Bus, clock: VirtualClock, platform: PlatformDevices, devices: readonly BusDevice[]): LocalApicWiring {
+export function wireLocalApics(
+  processors: readonly Processor[],
+  bus: Bus,
+  clock: VirtualClock,
+  platform: PlatformDevices,
+  devices: readonly BusDevice[],
+  apicIds?: readonly number[],
+): LocalApicWiring {
   const fabric = new ApicFabric();
   const apics: LocalApic[] = [];
   processors.forEach((p, i) => {
+    const apicId = apicIds?.[i] ?? i;
     const apic = new LocalApic({
-      apicId: i,
+      apicId,
       bsp: i === 0,
       bus: fabric,
       time: clock,
@@ -66,7 +81,7 @@ export function wireLocalApics(processors: readonly Processor[], bus: Bus, clock
     });
     apics.push(apic);
     fabric.attach(apic);
-    const ctx = configureProcessor(p, { interruptController: apic, apicId: i, bsp: i === 0 });
+    const ctx = configureProcessor(p, { interruptController: apic, apicId, bsp: i === 0 });
     // The APIC's INIT reset happens when the processor takes the INIT (a VMX hook installed later
     // replaces this one: INIT is blocked/exits there).
     const previous = ctx.onInit;
