@@ -63,6 +63,7 @@ import {
   PD_ADDRESS,
   PDPT_ADDRESS,
   PFA_ADDRESS,
+  HEAP_ADDRESS,
   PML4_ADDRESS,
   RootOsServices,
   Selectors,
@@ -693,6 +694,11 @@ function assembleImage(options: RootOsImageOptions, mode: RootOsMode, testFault:
   a.mov(edi, PFA_ADDRESS);
   a.native(RootOsServices.PFA_ALLOC);
   a.mov(v32('first_frame'), eax);
+  // Kernel heap: its header in OS memory, growing by frames taken through the allocator's header.
+  a.mov(edi, HEAP_ADDRESS);
+  a.mov(esi, PFA_ADDRESS);
+  a.native(RootOsServices.HEAP_INIT);
+  a.mov(v32('heap_free_at_init'), eax);
 
   a.mov(esi, 'msg_discovered');
   a.call('puts');
@@ -983,6 +989,8 @@ function assembleImage(options: RootOsImageOptions, mode: RootOsMode, testFault:
   a.label('pfa_free_at_init');
   a.dd(0);
   a.label('first_frame');
+  a.dd(0);
+  a.label('heap_free_at_init');
   a.dd(0);
   a.label('fatal_count');
   a.dd(0);

@@ -34,6 +34,25 @@ export type {
   MemoryReader,
   MemoryReaderLike,
 } from './inventory.js';
-export { registerRootOsServices, discoverService, pfaInitService, pfaAllocService, buildInventoryBytes, readBootInfoE820, PFA_MAGIC, PfaOffsets } from './services.js';
+export {
+  registerRootOsServices,
+  discoverService,
+  pfaInitService,
+  pfaAllocService,
+  pfaAllocFrame,
+  heapInitService,
+  kmallocService,
+  kfreeService,
+  buildInventoryBytes,
+  readBootInfoE820,
+  PFA_MAGIC,
+  PfaOffsets,
+  HEAP_MAGIC,
+  HEAP_BLOCK_FREE,
+  HEAP_BLOCK_USED,
+  HEAP_BLOCK_HEADER,
+  HeapOffsets,
+  HeapBlockOffsets,
+} from './services.js';
 export type { E820Range } from './services.js';
 export * from './layout.js';

@@ -35,6 +35,11 @@ export const PFA_BITMAP_BYTES = PFA_FRAMES / 8;
 /** Frames below this address are never handed out (real-mode area, firmware data, kernel, OS data, the per-AP stacks 0x200000–0x5FFFFF). */
 export const PFA_RESERVED_BELOW = 0x600000;
 
+/** Kernel heap header (one page between the allocator's bitmap and the SMP block); blocks live in frames from the page-frame allocator. */
+export const HEAP_ADDRESS = 0x1c1000;
+/** Largest single `kmalloc` request (bytes). */
+export const HEAP_MAX_ALLOC = 0x100000;
+
 /** Selectors of the OS GDT (the same in every mode). */
 export const Selectors = Object.freeze({ CODE32: 0x08, DATA: 0x10, CODE64: 0x18, TSS: 0x20 });
 
@@ -46,6 +51,12 @@ export const RootOsServices = Object.freeze({
   PFA_INIT: 0x0701,
   /** EDI = allocator header address → EAX = physical address of a fresh 4 KiB frame, 0 if none. */
   PFA_ALLOC: 0x0702,
+  /** EDI = heap header address, ESI = allocator header address → EAX = free heap bytes, 0 if no frame. */
+  HEAP_INIT: 0x0703,
+  /** EDI = heap header address, ECX = size → EAX = 16-byte-aligned address, 0 if none. */
+  KMALLOC: 0x0704,
+  /** EDI = heap header address, ESI = address → EAX = 0 (freed) or 0xFFFFFFFF (invalid, heap untouched). */
+  KFREE: 0x0705,
 });
 
 export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;

@@ -22,9 +22,10 @@ import {
   ProcessorFlags,
   RAM_RANGE_ENTRY_SIZE,
 } from './inventory.js';
-import { INVENTORY_MAX_SIZE, MULTIBOOT_BOOTLOADER_MAGIC, PFA_BITMAP_ADDRESS, PFA_BITMAP_BYTES, PFA_FRAMES, PFA_RESERVED_BELOW, RootOsServices } from './layout.js';
+import { HEAP_MAX_ALLOC, INVENTORY_MAX_SIZE, MULTIBOOT_BOOTLOADER_MAGIC, PFA_BITMAP_ADDRESS, PFA_BITMAP_BYTES, PFA_FRAMES, PFA_RESERVED_BELOW, RootOsServices } from './layout.js';
 
 const EAX = 0;
+const ECX = 1;
 const EDX = 2;
 const ESI = 6;
 const EDI = 7;
@@ -321,15 +322,14 @@ export function pfaInitService(ctx: NativeServiceContext): void {
   ctx.setReg32(EAX, free);
 }
 
-/** `pfa_alloc`: EDI = header → EAX = a free frame's physical address (now allocated), 0 if none. */
-export function pfaAllocService(ctx: NativeServiceContext): void {
-  const header = ctx.getReg32(EDI);
+/**
+ * Takes one free frame from the allocator whose header is at `header` (guest memory): the code path
+ * of `pfa_alloc`, shared with the kernel heap's growth. Returns the frame's physical address, 0 if none.
+ */
+export function pfaAllocFrame(ctx: NativeServiceContext, header: number): number {
   const h = ctx.readBytes(header, 64);
   const dv = dvOf(h);
-  if (dv.getUint32(PfaOffsets.magic, true) !== PFA_MAGIC) {
-    ctx.setReg32(EAX, 0);
-    return;
-  }
+  if (dv.getUint32(PfaOffsets.magic, true) !== PFA_MAGIC) return 0;
   const bitmap = dv.getUint32(PfaOffsets.bitmap, true);
   const frames = dv.getUint32(PfaOffsets.frames, true);
   let f = dv.getUint32(PfaOffsets.hint, true);
@@ -347,13 +347,193 @@ export function pfaAllocService(ctx: NativeServiceContext): void {
         dv.setUint32(PfaOffsets.free, dv.getUint32(PfaOffsets.free, true) - 1, true);
         dv.setUint32(PfaOffsets.hint, frame + 1, true);
         ctx.writeBytes(header, h);
-        ctx.setReg32(EAX, frame * 4096);
-        return;
+        return frame * 4096;
       }
     }
     f = (byte0 + chunk.length) * 8;
   }
-  ctx.setReg32(EAX, 0);
+  return 0;
+}
+
+/** `pfa_alloc`: EDI = header → EAX = a free frame's physical address (now allocated), 0 if none. */
+export function pfaAllocService(ctx: NativeServiceContext): void {
+  ctx.setReg32(EAX, pfaAllocFrame(ctx, ctx.getReg32(EDI)));
+}
+
+// ---------------------------------------------------------------- kernel heap
+
+export const HEAP_MAGIC = 0x50484c4c; // "LLHP"
+/** Block header magics: a free block ("LLHF") and an allocated one ("LLHU"). */
+export const HEAP_BLOCK_FREE = 0x46484c4c;
+export const HEAP_BLOCK_USED = 0x55484c4c;
+/** Bytes of a block header; payloads follow it and are 16-byte aligned. */
+export const HEAP_BLOCK_HEADER = 16;
+const HEAP_MIN_BLOCK = 32;
+/** Kernel heap header (at `HEAP_ADDRESS`, u32 each). */
+export const HeapOffsets = Object.freeze({ magic: 0, version: 4, pfa: 8, freeHead: 12, lowest: 16, highest: 20, frames: 24, freeBytes: 28, usedBlocks: 32, rejectedFrees: 36 });
+/** Block header offsets (u32 each): magic, size (header included, multiple of 16), next free block (0 = end; 0 in used blocks), check = magic ^ address ^ size. */
+export const HeapBlockOffsets = Object.freeze({ magic: 0, size: 4, next: 8, check: 12 });
+const HEAP_HEADER_SIZE = 64;
+const INVALID = 0xffffffff;
+
+class HeapState {
+  readonly h: Uint8Array;
+  readonly dv: DataView;
+  constructor(
+    readonly ctx: NativeServiceContext,
+    readonly at: number,
+  ) {
+    this.h = ctx.readBytes(at, HEAP_HEADER_SIZE);
+    this.dv = dvOf(this.h);
+  }
+  get(o: number): number {
+    return this.dv.getUint32(o, true);
+  }
+  set(o: number, v: number): void {
+    this.dv.setUint32(o, v >>> 0, true);
+  }
+  save(): void {
+    this.ctx.writeBytes(this.at, this.h);
+  }
+  readBlock(a: number): { magic: number; size: number; next: number; check: number } {
+    const d = dvOf(this.ctx.readBytes(a, HEAP_BLOCK_HEADER));
+    return { magic: d.getUint32(0, true), size: d.getUint32(4, true), next: d.getUint32(8, true), check: d.getUint32(12, true) };
+  }
+  writeBlock(a: number, magic: number, size: number, next: number): void {
+    const b = new Uint8Array(HEAP_BLOCK_HEADER);
+    const d = dvOf(b);
+    d.setUint32(0, magic >>> 0, true);
+    d.setUint32(4, size >>> 0, true);
+    d.setUint32(8, next >>> 0, true);
+    d.setUint32(12, (magic ^ a ^ size) >>> 0, true);
+    this.ctx.writeBytes(a, b);
+  }
+  /** Inserts a free block in the address-ordered free list, merging it with adjacent free neighbours. */
+  insertFree(a: number, size: number): void {
+    let prev = 0;
+    let cur = this.get(HeapOffsets.freeHead);
+    while (cur !== 0 && cur < a) {
+      prev = cur;
+      cur = this.readBlock(cur).next;
+    }
+    let next = cur;
+    if (next !== 0 && a + size === next) {
+      const n = this.readBlock(next);
+      size += n.size;
+      this.ctx.writeBytes(next, new Uint8Array(HEAP_BLOCK_HEADER)); // no stale header inside a block
+      next = n.next;
+    }
+    if (prev !== 0) {
+      const p = this.readBlock(prev);
+      if (prev + p.size === a) {
+        this.writeBlock(prev, HEAP_BLOCK_FREE, p.size + size, next);
+        this.ctx.writeBytes(a, new Uint8Array(HEAP_BLOCK_HEADER));
+        return;
+      }
+      this.writeBlock(prev, HEAP_BLOCK_FREE, p.size, a);
+    } else this.set(HeapOffsets.freeHead, a);
+    this.writeBlock(a, HEAP_BLOCK_FREE, size, next);
+  }
+  /** Takes one frame from the page-frame allocator and adds it to the free list. */
+  grow(): boolean {
+    const frame = pfaAllocFrame(this.ctx, this.get(HeapOffsets.pfa));
+    if (frame === 0) return false;
+    const lowest = this.get(HeapOffsets.lowest);
+    if (lowest === 0 || frame < lowest) this.set(HeapOffsets.lowest, frame);
+    if (frame + 4096 > this.get(HeapOffsets.highest)) this.set(HeapOffsets.highest, frame + 4096);
+    this.set(HeapOffsets.frames, this.get(HeapOffsets.frames) + 1);
+    this.set(HeapOffsets.freeBytes, this.get(HeapOffsets.freeBytes) + 4096);
+    this.insertFree(frame, 4096);
+    return true;
+  }
+  /** First fit: splits the block when the rest can hold a block, returns the payload address or 0. */
+  firstFit(need: number): number {
+    let prev = 0;
+    let cur = this.get(HeapOffsets.freeHead);
+    while (cur !== 0) {
+      const b = this.readBlock(cur);
+      if (b.size >= need) {
+        let next = b.next;
+        let size = b.size;
+        if (b.size - need >= HEAP_MIN_BLOCK) {
+          this.writeBlock(cur + need, HEAP_BLOCK_FREE, b.size - need, b.next);
+          next = cur + need;
+          size = need;
+        }
+        if (prev === 0) this.set(HeapOffsets.freeHead, next);
+        else {
+          const p = this.readBlock(prev);
+          this.writeBlock(prev, HEAP_BLOCK_FREE, p.size, next);
+        }
+        this.writeBlock(cur, HEAP_BLOCK_USED, size, 0);
+        this.set(HeapOffsets.freeBytes, this.get(HeapOffsets.freeBytes) - size);
+        this.set(HeapOffsets.usedBlocks, this.get(HeapOffsets.usedBlocks) + 1);
+        return cur + HEAP_BLOCK_HEADER;
+      }
+      prev = cur;
+      cur = b.next;
+    }
+    return 0;
+  }
+}
+
+/** `heap_init`: EDI = heap header, ESI = page-frame allocator header → EAX = free heap bytes (one frame), 0 if none. */
+export function heapInitService(ctx: NativeServiceContext): void {
+  const at = ctx.getReg32(EDI);
+  ctx.writeBytes(at, new Uint8Array(HEAP_HEADER_SIZE));
+  const s = new HeapState(ctx, at);
+  s.set(HeapOffsets.magic, HEAP_MAGIC);
+  s.set(HeapOffsets.version, 1);
+  s.set(HeapOffsets.pfa, ctx.getReg32(ESI));
+  const ok = s.grow();
+  s.save();
+  ctx.setReg32(EAX, ok ? s.get(HeapOffsets.freeBytes) : 0);
+}
+
+/** `kmalloc`: EDI = heap header, ECX = size → EAX = 16-byte-aligned address (first fit, growing by frames), 0 if none. */
+export function kmallocService(ctx: NativeServiceContext): void {
+  const size = ctx.getReg32(ECX);
+  const s = new HeapState(ctx, ctx.getReg32(EDI));
+  if (s.get(HeapOffsets.magic) !== HEAP_MAGIC || size === 0 || size > HEAP_MAX_ALLOC) {
+    ctx.setReg32(EAX, 0);
+    return;
+  }
+  const need = Math.max(HEAP_MIN_BLOCK, HEAP_BLOCK_HEADER + ((size + 15) & ~15));
+  let p = s.firstFit(need);
+  // Grow one frame at a time; consecutive frames coalesce into one block. Bounded: never more than
+  // twice the frames the request needs (a fragmented frame supply gives up rather than hoarding).
+  for (let tries = 2 * Math.ceil(need / 4096); p === 0 && tries > 0; tries--) {
+    if (!s.grow()) break;
+    p = s.firstFit(need);
+  }
+  s.save();
+  ctx.setReg32(EAX, p);
+}
+
+/** `kfree`: EDI = heap header, ESI = address → EAX = 0 freed, 0xFFFFFFFF rejected (double free, wild pointer, bad magic; nothing written but the rejection count). */
+export function kfreeService(ctx: NativeServiceContext): void {
+  const s = new HeapState(ctx, ctx.getReg32(EDI));
+  const p = ctx.getReg32(ESI);
+  if (s.get(HeapOffsets.magic) !== HEAP_MAGIC) {
+    ctx.setReg32(EAX, INVALID);
+    return;
+  }
+  const a = p - HEAP_BLOCK_HEADER;
+  const lowest = s.get(HeapOffsets.lowest);
+  const highest = s.get(HeapOffsets.highest);
+  let ok = (p & 15) === 0 && lowest !== 0 && a >= lowest && p < highest;
+  if (ok) {
+    const b = s.readBlock(a);
+    ok = b.magic === HEAP_BLOCK_USED && b.check === ((b.magic ^ a ^ b.size) >>> 0) && b.size >= HEAP_MIN_BLOCK && (b.size & 15) === 0 && a + b.size <= highest;
+    if (ok) {
+      s.insertFree(a, b.size);
+      s.set(HeapOffsets.freeBytes, s.get(HeapOffsets.freeBytes) + b.size);
+      s.set(HeapOffsets.usedBlocks, s.get(HeapOffsets.usedBlocks) - 1);
+    }
+  }
+  if (!ok) s.set(HeapOffsets.rejectedFrees, s.get(HeapOffsets.rejectedFrees) + 1);
+  s.save();
+  ctx.setReg32(EAX, ok ? 0 : INVALID);
 }
 
 /** Registers the root OS services (numbers in {@link RootOsServices}) in a machine's registry. */
@@ -361,5 +541,8 @@ export function registerRootOsServices(registry: NativeServiceRegistry): NativeS
   registry.register(RootOsServices.DISCOVER, 'root-os.discover', discoverService, 'ACPI + E820 discovery into the inventory');
   registry.register(RootOsServices.PFA_INIT, 'root-os.pfa-init', pfaInitService, 'page-frame bitmap from the E820 map');
   registry.register(RootOsServices.PFA_ALLOC, 'root-os.pfa-alloc', pfaAllocService, 'allocate one 4 KiB frame');
+  registry.register(RootOsServices.HEAP_INIT, 'root-os.heap-init', heapInitService, 'kernel heap over page frames');
+  registry.register(RootOsServices.KMALLOC, 'root-os.kmalloc', kmallocService, 'allocate from the kernel heap');
+  registry.register(RootOsServices.KFREE, 'root-os.kfree', kfreeService, 'free to the kernel heap');
   return registry;
 }

@@ -178,9 +178,10 @@ describe.each(ROOT_OS_MODES)('root OS in %s mode', (mode) => {
     expect(mem.read32(rm.image.symbols.pfa_free_at_init)).toBe(usable);
     // the OS allocated one frame at boot: the first usable one above the reserved area
     expect(mem.read32(rm.image.symbols.first_frame)).toBe(PFA_RESERVED_BELOW);
-    expect(mem.read32(PFA_ADDRESS + PfaOffsets.free)).toBe(usable - 1);
+    expect(mem.read32(PFA_ADDRESS + PfaOffsets.free)).toBe(usable - 2); // and one for the kernel heap
     expect(mem.read8(PFA_BITMAP_ADDRESS + PFA_RESERVED_BELOW / 4096 / 8) & 1).toBe(0);
-    expect(mem.read8(PFA_BITMAP_ADDRESS + PFA_RESERVED_BELOW / 4096 / 8) & 2).toBe(2);
+    expect(mem.read8(PFA_BITMAP_ADDRESS + PFA_RESERVED_BELOW / 4096 / 8) & 2).toBe(0); // the kernel heap's first frame
+    expect(mem.read8(PFA_BITMAP_ADDRESS + PFA_RESERVED_BELOW / 4096 / 8) & 4).toBe(4);
   });
 
   test.each([
