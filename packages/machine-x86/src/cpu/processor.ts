@@ -176,67 +176,69 @@ function finishInsn(i: CachedInsn, mode: number): CachedInsn {
   return i;
 }
 
+/** Specialised handlers of the register-only ALU forms, per operand width. */
+const ALU_RR: Record<32 | 64, ReadonlyMap<number, K>> = {
+  32: new Map([[Op.ADD, K.ADD_RR32], [Op.SUB, K.SUB_RR32], [Op.CMP, K.CMP_RR32], [Op.XOR, K.XOR_RR32], [Op.AND, K.AND_RR32], [Op.OR, K.OR_RR32], [Op.TEST, K.TEST_RR32]]),
+  64: new Map([[Op.ADD, K.ADD_RR64], [Op.SUB, K.SUB_RR64], [Op.CMP, K.CMP_RR64], [Op.XOR, K.XOR_RR64], [Op.AND, K.AND_RR64], [Op.OR, K.OR_RR64], [Op.TEST, K.TEST_RR64]]),
+};
+const ALU_RI: Record<32 | 64, ReadonlyMap<number, K>> = {
+  32: new Map([[Op.ADD, K.ADD_RI32], [Op.SUB, K.SUB_RI32], [Op.CMP, K.CMP_RI32], [Op.AND, K.AND_RI32]]),
+  64: new Map([[Op.ADD, K.ADD_RI64], [Op.SUB, K.SUB_RI64], [Op.CMP, K.CMP_RI64], [Op.AND, K.AND_RI64]]),
+};
+
+/** Register/immediate ALU forms shared by both widths: fills dst/src and picks the handler. */
+function specializeAlu(i: CachedInsn, k: K, width: 32 | 64): K {
+  const f = i.form;
+  if (i.isMem) return k;
+  if (f === Form.E_G || f === Form.G_E) {
+    i.dst = f === Form.E_G ? i.rm : i.reg;
+    i.src = f === Form.E_G ? i.reg : i.rm;
+    return ALU_RR[width].get(i.op) ?? k;
+  }
+  if (f === Form.E_I) {
+    i.dst = i.rm;
+    return ALU_RI[width].get(i.op) ?? k;
+  }
+  return k;
+}
+
+/** MOV register, load, store and immediate forms shared by both widths. */
+function specializeMov(i: CachedInsn, k: K, rr: K, store: K, load: K, ri: K): K {
+  const f = i.form;
+  if (f === Form.E_G) {
+    i.src = i.reg;
+    if (!i.isMem) {
+      i.dst = i.rm;
+      return rr;
+    }
+    return store;
+  }
+  if (f === Form.G_E) {
+    i.dst = i.reg;
+    if (!i.isMem) {
+      i.src = i.rm;
+      return rr;
+    }
+    return load;
+  }
+  if (f === Form.E_I && !i.isMem) {
+    i.dst = i.rm;
+    return ri;
+  }
+  return k;
+}
+
 /** Picks a specialised handler for hot 64-bit forms (64-bit mode, no prefixes but REX). */
 function specialize64(i: CachedInsn, k: K): K {
-  const op = i.op;
-  const f = i.form;
-  if (k === K.ALU) {
-    if (!i.isMem && (f === Form.E_G || f === Form.G_E)) {
-      i.dst = f === Form.E_G ? i.rm : i.reg;
-      i.src = f === Form.E_G ? i.reg : i.rm;
-      switch (op) {
-        case Op.ADD: return K.ADD_RR64;
-        case Op.SUB: return K.SUB_RR64;
-        case Op.CMP: return K.CMP_RR64;
-        case Op.XOR: return K.XOR_RR64;
-        case Op.AND: return K.AND_RR64;
-        case Op.OR: return K.OR_RR64;
-        case Op.TEST: return K.TEST_RR64;
-        default: return k;
-      }
-    }
-    if (!i.isMem && f === Form.E_I) {
-      i.dst = i.rm;
-      switch (op) {
-        case Op.ADD: return K.ADD_RI64;
-        case Op.SUB: return K.SUB_RI64;
-        case Op.CMP: return K.CMP_RI64;
-        case Op.AND: return K.AND_RI64;
-        default: return k;
-      }
-    }
-    return k;
-  }
-  if (k === K.MOV) {
-    if (f === Form.E_G) {
-      i.src = i.reg;
-      if (!i.isMem) {
-        i.dst = i.rm;
-        return K.MOV_RR64;
-      }
-      return K.MOV_STORE64;
-    }
-    if (f === Form.G_E) {
-      i.dst = i.reg;
-      if (!i.isMem) {
-        i.src = i.rm;
-        return K.MOV_RR64;
-      }
-      return K.MOV_LOAD64;
-    }
-    if (f === Form.E_I && !i.isMem) {
-      i.dst = i.rm;
-      return K.MOV_RI64;
-    }
-    return k;
-  }
+  if (k === K.ALU) return specializeAlu(i, k, 64);
+  if (k === K.MOV) return specializeMov(i, k, K.MOV_RR64, K.MOV_STORE64, K.MOV_LOAD64, K.MOV_RI64);
   if (k === K.LEA && i.addrSize === 64) {
     i.dst = i.reg;
     return K.LEA64;
   }
   if (k === K.INCDEC && !i.isMem) {
     i.dst = i.rm;
-    return op === Op.INC ? K.INC_R64 : K.DEC_R64;
+    return i.op === Op.INC ? K.INC_R64 : K.DEC_R64;
   }
   if (k === K.JCC) return K.JCC64;
   return k;
@@ -244,57 +246,10 @@ function specialize64(i: CachedInsn, k: K): K {
 
 /** Picks a specialised handler for hot 32-bit forms (no prefixes). */
 function specialize32(i: CachedInsn, k: K, mode: number): K {
-  const op = i.op;
-  const f = i.form;
-  if (k === K.ALU) {
-    if (!i.isMem && (f === Form.E_G || f === Form.G_E)) {
-      i.dst = f === Form.E_G ? i.rm : i.reg;
-      i.src = f === Form.E_G ? i.reg : i.rm;
-      switch (op) {
-        case Op.ADD: return K.ADD_RR32;
-        case Op.SUB: return K.SUB_RR32;
-        case Op.CMP: return K.CMP_RR32;
-        case Op.XOR: return K.XOR_RR32;
-        case Op.AND: return K.AND_RR32;
-        case Op.OR: return K.OR_RR32;
-        case Op.TEST: return K.TEST_RR32;
-        default: return k;
-      }
-    }
-    if (!i.isMem && f === Form.E_I) {
-      i.dst = i.rm;
-      switch (op) {
-        case Op.ADD: return K.ADD_RI32;
-        case Op.SUB: return K.SUB_RI32;
-        case Op.CMP: return K.CMP_RI32;
-        case Op.AND: return K.AND_RI32;
-        default: return k;
-      }
-    }
-    return k;
-  }
+  if (k === K.ALU) return specializeAlu(i, k, 32);
   if (k === K.MOV) {
-    if (f === Form.E_G) {
-      i.src = i.reg;
-      if (!i.isMem) {
-        i.dst = i.rm;
-        return K.MOV_RR32;
-      }
-      return mode !== 64 && i.addrSize === 32 ? K.MOV_STORE32A : K.MOV_STORE32;
-    }
-    if (f === Form.G_E) {
-      i.dst = i.reg;
-      if (!i.isMem) {
-        i.src = i.rm;
-        return K.MOV_RR32;
-      }
-      return mode !== 64 && i.addrSize === 32 ? K.MOV_LOAD32A : K.MOV_LOAD32;
-    }
-    if (f === Form.E_I && !i.isMem) {
-      i.dst = i.rm;
-      return K.MOV_RI32;
-    }
-    return k;
+    const a32 = mode !== 64 && i.addrSize === 32;
+    return specializeMov(i, k, K.MOV_RR32, a32 ? K.MOV_STORE32A : K.MOV_STORE32, a32 ? K.MOV_LOAD32A : K.MOV_LOAD32, K.MOV_RI32);
   }
   if (k === K.LEA && mode !== 64 && i.addrSize === 32) {
     i.dst = i.reg;
@@ -302,7 +257,7 @@ function specialize32(i: CachedInsn, k: K, mode: number): K {
   }
   if (k === K.INCDEC && !i.isMem) {
     i.dst = i.rm;
-    return op === Op.INC ? K.INC_R32 : K.DEC_R32;
+    return i.op === Op.INC ? K.INC_R32 : K.DEC_R32;
   }
   if (k === K.JCC && mode !== 64) return i.cc === 4 ? K.JZ : i.cc === 5 ? K.JNZ : K.JCC32;
   if (mode !== 64) {
