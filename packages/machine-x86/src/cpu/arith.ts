@@ -191,12 +191,8 @@ export function alu(p: Processor, i: CachedInsn): void {
 export function incDec(p: Processor, i: CachedInsn): void {
   const size = i.opSize;
   const dec = i.op === Op.DEC;
-  let lin = 0;
-  let a: number;
-  if (i.isMem) {
-    lin = p.memLinear(i, size >>> 3, true);
-    a = p.readLin(lin, size);
-  } else a = p.getReg(i.rm, size);
+  const a = p.readEForWrite(i, size);
+  const lin = p.eLin;
   const aHi = p.rhi;
   const r = dec ? (a - 1) | 0 : (a + 1) | 0;
   let rHi = 0;
@@ -208,12 +204,8 @@ export function incDec(p: Processor, i: CachedInsn): void {
 
 export function negNot(p: Processor, i: CachedInsn): void {
   const size = i.opSize;
-  let lin = 0;
-  let a: number;
-  if (i.isMem) {
-    lin = p.memLinear(i, size >>> 3, true);
-    a = p.readLin(lin, size);
-  } else a = p.getReg(i.rm, size);
+  const a = p.readEForWrite(i, size);
+  const lin = p.eLin;
   const aHi = size === 64 ? p.rhi : 0;
   let r: number;
   let rHi = 0;
@@ -511,12 +503,8 @@ function shiftCount(p: Processor, i: CachedInsn): number {
 export function shift(p: Processor, i: CachedInsn): void {
   const size = i.opSize;
   const c = shiftCount(p, i);
-  let lin = 0;
-  let a: number;
-  if (i.isMem) {
-    lin = p.memLinear(i, size >>> 3, true);
-    a = p.readLin(lin, size);
-  } else a = p.getReg(i.rm, size);
+  const a = p.readEForWrite(i, size);
+  const lin = p.eLin;
   const aHi = size === 64 ? p.rhi : 0;
   if (c === 0) {
     // No flags and no change, but a 32-bit register destination is still written (bits 63:32 cleared).
@@ -672,12 +660,8 @@ export function shift(p: Processor, i: CachedInsn): void {
 export function shiftDouble(p: Processor, i: CachedInsn): void {
   const size = i.opSize;
   const c = (i.form === Form.E_G_CL ? p.lo[1] : i.imm) & (size === 64 ? 0x3f : 0x1f);
-  let lin = 0;
-  let a: number;
-  if (i.isMem) {
-    lin = p.memLinear(i, size >>> 3, true);
-    a = p.readLin(lin, size);
-  } else a = p.getReg(i.rm, size);
+  const a = p.readEForWrite(i, size);
+  const lin = p.eLin;
   const aHi = size === 64 ? p.rhi : 0;
   const b = p.getReg(i.reg, size);
   const bHi = size === 64 ? p.rhi : 0;
@@ -861,12 +845,8 @@ export function cwd(p: Processor, i: CachedInsn): void {
 
 export function xadd(p: Processor, i: CachedInsn): void {
   const size = i.opSize;
-  let lin = 0;
-  let a: number;
-  if (i.isMem) {
-    lin = p.memLinear(i, size >>> 3, true);
-    a = p.readLin(lin, size);
-  } else a = p.getReg(i.rm, size);
+  const a = p.readEForWrite(i, size);
+  const lin = p.eLin;
   const aHi = p.rhi;
   const b = p.getReg(i.reg, size);
   const bHi = p.rhi;
@@ -889,12 +869,8 @@ export function xadd(p: Processor, i: CachedInsn): void {
 
 export function cmpxchg(p: Processor, i: CachedInsn): void {
   const size = i.opSize;
-  let lin = 0;
-  let d: number;
-  if (i.isMem) {
-    lin = p.memLinear(i, size >>> 3, true);
-    d = p.readLin(lin, size);
-  } else d = p.getReg(i.rm, size);
+  const d = p.readEForWrite(i, size);
+  const lin = p.eLin;
   const dHi = size === 64 ? p.rhi : 0;
   const acc = p.getReg(0, size);
   const accHi = size === 64 ? p.rhi : 0;

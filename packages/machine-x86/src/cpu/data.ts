@@ -13,8 +13,7 @@ export function mov(p: Processor, i: CachedInsn): void {
   switch (i.form) {
     case Form.E_G: {
       const v = p.getReg(i.reg, size);
-      if (i.isMem) p.writeLin(p.memLinear(i, size >>> 3, true), size, v, p.rhi);
-      else p.setReg(i.rm, size, v, p.rhi);
+      p.writeE(i, size, v, p.rhi);
       return;
     }
     case Form.G_E: {
@@ -26,8 +25,7 @@ export function mov(p: Processor, i: CachedInsn): void {
       // E_I (MOV r/m, imm and MOV r, imm incl. imm64)
       const v = i.imm | 0;
       const h = i.immHi | 0;
-      if (i.isMem) p.writeLin(p.memLinear(i, size >>> 3, true), size, v, h);
-      else p.setReg(i.rm, size, v, h);
+      p.writeE(i, size, v, h);
     }
   }
 }

@@ -1364,6 +1364,23 @@ export class Processor extends MemoryCore {
     return this.readLin(this.memLinear(i, size >>> 3, false), size);
   }
 
+  /** Linear address of the memory operand found by the last {@link readEForWrite} (0 for a register operand). */
+  eLin = 0;
+
+  /**
+   * Reads the r/m operand of a read-modify-write instruction: a memory operand is translated for
+   * writing first (so a read-only page faults before anything changes) and its linear address is
+   * left in {@link eLin} for the write-back. 64-bit: low half, high in `rhi`.
+   */
+  readEForWrite(i: CachedInsn, size: number): number {
+    if (!i.isMem) {
+      this.eLin = 0;
+      return this.getReg(i.rm, size);
+    }
+    this.eLin = this.memLinear(i, size >>> 3, true);
+    return this.readLin(this.eLin, size);
+  }
+
   /** Writes the r/m operand. */
   writeE(i: CachedInsn, size: number, v: number, hi: number): void {
     if (!i.isMem) this.setReg(i.rm, size, v, hi);
