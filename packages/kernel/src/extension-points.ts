@@ -270,6 +270,15 @@ export interface LocalApicModel extends Named {
   create(apicId: number, backends: LocalApicBackends, options?: LocalApicCreateOptions): LocalApicDevice;
 }
 
+/**
+ * Hardware-assisted virtualization of the processor model (setter point): Intel VMX today; an AMD
+ * SVM implementation would be another provider. `technology` names it ('vmx', 'svm'); the machine
+ * attaches it to every logical processor.
+ */
+export interface HardwareVirtualization extends Named {
+  readonly technology: string;
+}
+
 /** A device on the bus (UART, PM timer, I/O APIC, 8259, fw_cfg…). Multi point. */
 export interface Device extends Named {}
 

@@ -27,6 +27,7 @@ export const ExtensionPoints = {
   PagingWalker: { token: Tokens.PagingWalker, cardinality: 'multi', description: 'address-translation walkers, one per paging structure' },
   AddressTranslatorFactory: { token: Tokens.AddressTranslatorFactory, cardinality: 'setter', description: 'per-processor MMU (TLB + walkers + EPT)' },
   LocalApicModel: { token: Tokens.LocalApicModel, cardinality: 'setter', description: 'local APIC model' },
+  HardwareVirtualization: { token: Tokens.HardwareVirtualization, cardinality: 'setter', description: 'hardware virtualization of the processor (VMX)' },
   Device: {
     token: Tokens.Device,
     cardinality: 'multi',

@@ -144,3 +144,16 @@ export type {
   QemuPlatformConfig,
   PcFirmwarePluginConfig,
 } from './firmware/index.js';
+
+// VMX (issue 8).
+export { attachVmx, createVmx, vmxOf, vmxUnitOf, vmxCapabilitiesOf, VmxIntrinsics, vmxPlugin } from './vmx/vmx.js';
+export type { ProcessorVirtualization, VmxOptions, VmxResult } from './vmx/vmx.js';
+export type { VmxUnit } from './vmx/unit.js';
+export { Pin, Proc, Proc2, ExitCtl, EntryCtl, VMCS_REVISION_ID, PREEMPTION_TIMER_RATE, CR3_TARGET_COUNT, MAX_MSR_LIST, EptVpidCap, capabilityMsr, controlsValid } from './vmx/controls.js';
+export type { VmxCapabilities, ControlCapability } from './vmx/controls.js';
+export { VMCS_FIELDS, VMCS_ENCODING, fieldByEncoding, fieldByName, isValidEncoding, VM_INSTRUCTION_ERRORS, VMX_ERROR, EXIT_REASON, EXIT_REASON_NAMES, EXIT_REASON_FAILED_VMENTRY } from './vmx/vmcs-fields.js';
+export type { VmcsField, VmcsFieldWidth, VmcsFieldType } from './vmx/vmcs-fields.js';
+export { SUPPORTED_FIELDS } from './vmx/vmcs.js';
+export { CONTROL_CHECKS, HOST_CHECKS, GUEST_CHECKS } from './vmx/entry-checks.js';
+export type { NamedCheck } from './vmx/entry-checks.js';
+export { VMX_CAPABILITY_MSRS, IA32_FEATURE_CONTROL } from './vmx/capability-msrs.js';

@@ -34,6 +34,7 @@ import { decodeGate, SysType, type Gate } from './descriptors.js';
 import { combineExceptions, Combine, pushesErrorCode } from './exception-classes.js';
 import { checkStackSegment, D, isCanonical, readDescriptor, setAccessed, tableLinear } from './segments.js';
 import { sys } from './system-context.js';
+import { TaskSwitchSource } from './vmx-hooks.js';
 
 const TWO32 = 4294967296;
 
@@ -119,20 +120,34 @@ export function deliverEvent(p: Processor, vector: number, errorCode: number, ki
   p.state.blockingBySti = false;
   p.state.blockingByMovSs = false;
   ctx.shadowSeen = false;
+  p.vectoringValid = false;
   for (;;) {
     const hook = ctx.interceptEvent;
-    if (hook !== null && hook(p, v, err, k, rip)) return;
+    if (hook !== null && hook(p, v, err, k, rip)) {
+      p.vectoringValid = false;
+      return;
+    }
     traceEvent(p, v, err, k, rip);
+    // While this event is being delivered, a VM exit reports it as IDT-vectoring information.
+    p.vectoringValid = true;
+    p.vectoringVector = v;
+    p.vectoringKind = k;
+    p.vectoringError = k === EventKind.EXCEPTION && err >= 0 && pushesErrorCode(v) ? err : -1;
     try {
       deliverOnce(p, v, err, k, rip);
+      p.vectoringValid = false;
       return;
     } catch (e) {
-      if (e !== CPU_FAULT) throw e;
+      if (e !== CPU_FAULT) {
+        p.vectoringValid = false;
+        throw e;
+      }
       const v2 = p.pendingVector;
       const e2 = p.pendingErrorCode;
       p.pendingVector = -1;
       p.pendingErrorCode = -1;
       if (k === EventKind.EXCEPTION && v === Vec.DF) {
+        p.vectoringValid = false;
         const tf = ctx.onTripleFault;
         if (tf !== null && tf(p)) return;
         p.state.rip = rip;
@@ -268,7 +283,10 @@ function readGate(p: Processor, v: number, long: boolean, ext: number): void {
   if (long) {
     if (!isSystem || (gate.type !== SysType.INT_GATE && gate.type !== SysType.TRAP_GATE) || ((w3 >>> 8) & 0x1f) !== 0) p.fault(Vec.GP, idtErr);
   } else {
-    if (isSystem && gate.type === SysType.TASK_GATE) throw new TaskSwitchNotSupportedError(`IDT vector ${v} is a task gate`);
+    if (isSystem && gate.type === SysType.TASK_GATE) {
+      if (p.vmxGuest !== null) p.vmxGuest.taskSwitch(p, gate.selector, TaskSwitchSource.TASK_GATE);
+      throw new TaskSwitchNotSupportedError(`IDT vector ${v} is a task gate`);
+    }
     const t = gate.type;
     if (!isSystem || !(t === SysType.INT_GATE || t === SysType.TRAP_GATE || t === SysType.INT_GATE16 || t === SysType.TRAP_GATE16)) p.fault(Vec.GP, idtErr);
   }

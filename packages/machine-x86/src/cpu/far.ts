@@ -23,6 +23,7 @@ import { AR, Cr0, Efer, Flag, Seg, Vec } from './state.js';
 import { SysType } from './descriptors.js';
 import { checkStackSegment, D, isCanonical, loadReal, loadSegment, readDescriptor, setAccessed, tableLinear, validateDataSegments } from './segments.js';
 import { deliverEvent, EventKind, TaskSwitchNotSupportedError } from './exceptions.js';
+import { TaskSwitchSource } from './vmx-hooks.js';
 import { Msr, msrStored, msrAddress } from './msr.js';
 import { sys } from './system-context.js';
 import { beginShadow } from './interrupts.js';
@@ -159,6 +160,8 @@ function farJmpCall(p: Processor, i: DecodedInstruction, call: boolean): void {
     }
     const taskTarget = type === SysType.TASK_GATE || type === SysType.TSS_AVAIL || type === SysType.TSS16_AVAIL || type === SysType.TSS_BUSY || type === SysType.TSS16_BUSY;
     if (taskTarget && !lma) {
+      // VMX non-root: a task switch is a VM exit (SDM 26.1.2) with the target TSS selector.
+      if (p.vmxGuest !== null) p.vmxGuest.taskSwitch(p, type === SysType.TASK_GATE ? D.lo >>> 16 : sel, call ? TaskSwitchSource.CALL : TaskSwitchSource.JMP);
       throw new TaskSwitchNotSupportedError(`${call ? 'CALL' : 'JMP'} FAR to selector ${sel.toString(16)} (system type ${type})`);
     }
     p.fault(Vec.GP, err); // includes TSS/task gates in IA-32e mode (no task switching there)
@@ -484,6 +487,7 @@ export function iret(p: Processor, n: number): void {
   const lma = (s.efer & Efer.LMA) !== 0;
   if (s.rflags & Flag.NT) {
     if (lma) p.fault(Vec.GP, 0);
+    if (p.vmxGuest !== null) p.vmxGuest.taskSwitch(p, p.readLinear16(tableLinear(p, s.segBase[Seg.TR], 0)), TaskSwitchSource.IRET);
     throw new TaskSwitchNotSupportedError('IRET with RFLAGS.NT = 1 (return from a nested task)');
   }
   const tempIp = stackSlot(p, sp, 0, n);

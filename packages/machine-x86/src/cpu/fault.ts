@@ -24,6 +24,13 @@ import { CpuState } from './state.js';
 /** Thrown (never allocated anew) to abort the current instruction. Compare with `===`. */
 export const CPU_FAULT: { readonly name: 'CPU_FAULT' } = Object.freeze({ name: 'CPU_FAULT' as const });
 
+/**
+ * Thrown (never allocated anew) after a VM exit was performed from deep inside an instruction or
+ * an event delivery (EPT violation, task switch, triple fault …): the processor already holds the
+ * host state, the run loop only continues at the new RIP. Compare with `===`.
+ */
+export const VM_EXIT: { readonly name: 'VM_EXIT' } = Object.freeze({ name: 'VM_EXIT' as const });
+
 export function isCpuFault(e: unknown): boolean {
   return e === CPU_FAULT;
 }

@@ -113,15 +113,31 @@ export function checkEvents(p: Processor): void {
 
   const act = s.activity;
   if (act === Activity.WAIT_FOR_SIPI) {
+    const guest = p.vmxGuest;
+    if (guest !== null) {
+      // VMX non-root in wait-for-SIPI: INIT and SIPI are VM exits (SDM 26.2).
+      if ((s.initPending && takeInit(p)) || (s.sipiVector >= 0 && guest.sipi(p, s.sipiVector))) {
+        p.eventsPending = true;
+        return;
+      }
+    }
     if (s.initPending) s.initPending = false; // INIT while waiting for SIPI: stays waiting
     if (s.sipiVector >= 0) startFromSipi(p);
     p.eventsPending = s.activity === Activity.ACTIVE;
     return;
   }
 
-  if (s.initPending && takeInit(p)) {
-    p.eventsPending = s.activity === Activity.ACTIVE && pendingAfter(p);
-    return;
+  if (s.initPending) {
+    const guest = p.vmxGuest;
+    if (takeInit(p)) {
+      p.eventsPending = s.activity === Activity.ACTIVE && pendingAfter(p);
+      return;
+    }
+    if (guest !== null && p.vmxGuest === null) {
+      // INIT caused a VM exit: look at the host's events at the next boundary.
+      p.eventsPending = true;
+      return;
+    }
   }
 
   // Single-step trap for the instruction that just completed (priority 4, above NMI and INTR).
@@ -140,7 +156,13 @@ export function checkEvents(p: Processor): void {
     return;
   }
 
-  if (s.nmiPending && !s.nmiBlocked && !movSsShadow) {
+  const guest = p.vmxGuest;
+  if (guest !== null && guest.beforeNmi(p, stiShadow, movSsShadow)) {
+    p.eventsPending = true;
+    return;
+  }
+
+  if (s.nmiPending && !s.nmiBlocked && !movSsShadow && (guest === null || !guest.nmiExiting)) {
     s.nmiPending = false;
     s.nmiBlocked = true;
     s.activity = Activity.ACTIVE;
@@ -149,7 +171,12 @@ export function checkEvents(p: Processor): void {
     return;
   }
 
-  if (act !== Activity.SHUTDOWN && !stiShadow && !movSsShadow && s.rflags & Flag.IF) {
+  if (guest !== null && guest.beforeInterrupt(p, stiShadow, movSsShadow)) {
+    p.eventsPending = true;
+    return;
+  }
+
+  if (act !== Activity.SHUTDOWN && !stiShadow && !movSsShadow && s.rflags & Flag.IF && (guest === null || !guest.extIntExiting)) {
     const ic = sys(p).interruptController;
     if (ic.pendingVector() >= 0) {
       const v = ic.acknowledge();
@@ -178,6 +205,7 @@ function armStep(p: Processor): boolean {
 function pendingAfter(p: Processor): boolean {
   const s = p.state;
   if (s.initPending) return true;
+  if (p.vmxGuest !== null && p.vmxGuest.pending(p)) return true;
   if (s.nmiPending && !s.nmiBlocked) return true;
   if (s.activity === Activity.SHUTDOWN) return false;
   return (s.rflags & Flag.IF) !== 0 && sys(p).interruptController.pendingVector() >= 0;

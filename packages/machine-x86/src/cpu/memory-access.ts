@@ -35,6 +35,8 @@ import type { Bus } from '../bus/bus.js';
 import type { SparseMemory } from '../memory/sparse-memory.js';
 import { FlagsCore } from './flags.js';
 import { AR, Cr0, Efer, Flag, Seg, Vec, type CpuState } from './state.js';
+import type { NonRootHooks } from './vmx-hooks.js';
+import type { Processor } from './processor.js';
 
 const TLB_SIZE = 256;
 const TLB_MASK = TLB_SIZE - 1;
@@ -103,6 +105,32 @@ export class MemoryCore extends FlagsCore {
   stackSize = 16;
   /** Cached CPL (0..3). */
   cpl = 0;
+  /**
+   * VMX non-root operation: the VMX implementation's intercepts (null in VMX root operation and
+   * outside VMX operation). Set only by a VMX implementation (see vmx-hooks.ts).
+   */
+  vmxGuest: NonRootHooks | null = null;
+  /** EPT is in use (VMX non-root): every access goes through the translator, even with CR0.PG = 0. */
+  eptActive = false;
+  /**
+   * CR0/CR4 bits fixed to 1 (`*Fixed0`) and bits allowed to be 1 (`*Fixed1`) in VMX operation
+   * (IA32_VMX_CR0_FIXED0/1, CR4_FIXED0/1): MOV to CR0/CR4 violating them raises #GP(0). Outside
+   * VMX operation 0 / all-ones (no constraint). Maintained by the VMX implementation.
+   */
+  cr0Fixed0 = 0;
+  cr0Fixed1 = -1;
+  cr4Fixed0 = 0;
+  cr4Fixed1 = -1;
+  /**
+   * The event being delivered through the IDT (exceptions.ts), for the IDT-vectoring information
+   * of a VM exit that interrupts the delivery. `vectoringKind` is an `EventKind`; error −1 = none.
+   */
+  vectoringValid = false;
+  vectoringVector = 0;
+  vectoringKind = 0;
+  vectoringError = -1;
+  /** CR2 before the last #PF wrote it (a #PF that causes a VM exit leaves CR2 unchanged, SDM 27.1). */
+  cr2BeforeFault = 0;
 
   // ---- fast TLB
   /** @internal fast-TLB storage (inlined by the run loop). */
@@ -179,7 +207,7 @@ export class MemoryCore extends FlagsCore {
     const pe = (s.cr0 & Cr0.PE) !== 0;
     const vm = (s.rflags & Flag.VM) !== 0;
     this.realOrV86 = !pe || vm;
-    this.pagingOn = (s.cr0 & Cr0.PG) !== 0;
+    this.pagingOn = (s.cr0 & Cr0.PG) !== 0 || this.eptActive;
     this.cpl = !pe ? 0 : vm ? 3 : (s.segAr[Seg.CS] & AR.DPL_MASK) >>> AR.DPL_SHIFT;
     this.stackSize = this.is64 ? 64 : (s.segAr[Seg.SS] & AR.DB) !== 0 ? 32 : 16;
     this.syncPagingControl();
@@ -207,6 +235,7 @@ export class MemoryCore extends FlagsCore {
   /** Raises the fault a failed translation reports. EPT results (negative) go to `onEptFault`. */
   translationFault(lin: number, tr: TranslationResult): never {
     if (tr.fault === Vec.PF) {
+      this.cr2BeforeFault = this.state.cr2;
       this.state.cr2 = lin;
       this.fault(Vec.PF, tr.errorCode);
     }
@@ -215,10 +244,11 @@ export class MemoryCore extends FlagsCore {
   }
 
   /**
-   * An EPT violation/misconfiguration during a guest access. NOTE(core→machine/vmx): override or
-   * replace (VM exit); the default is an internal error.
+   * An EPT violation/misconfiguration during a guest access: the VM exit (VMX non-root); without a
+   * VMX implementation in non-root operation this cannot happen (internal error).
    */
   onEptFault(lin: number, tr: TranslationResult): never {
+    if (this.vmxGuest !== null) return this.vmxGuest.eptFault(this as unknown as Processor, lin, tr);
     throw new Error(`EPT fault ${tr.fault} at linear ${lin.toString(16)} (no VMX handler installed)`);
   }
 

@@ -95,7 +95,8 @@ export function msrStored(p: Processor, index: number, dflt = 0n): bigint {
 
 /** The current time-stamp counter (machine TSC source + IA32_TSC offset), 64 bits. */
 export function readTsc(p: Processor): bigint {
-  return (BigInt(Math.floor(sys(p).tsc())) + msrStored(p, Msr.TSC)) & M64;
+  const offset = p.vmxGuest !== null ? p.vmxGuest.tscOffset() : 0n; // VMX "use TSC offsetting"
+  return (BigInt(Math.floor(sys(p).tsc())) + msrStored(p, Msr.TSC) + offset) & M64;
 }
 
 export function apicBaseDefault(p: Processor): bigint {

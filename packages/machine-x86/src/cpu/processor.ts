@@ -26,7 +26,7 @@
 import { decode, DecodedInstruction, Form, Op, Prefix, Status, type CodeMode } from '@latelaunch/x86-isa';
 import { PageAccess, type AddressTranslator, type PagingControl } from '@latelaunch/kernel';
 import type { Bus } from '../bus/bus.js';
-import { CPU_FAULT } from './fault.js';
+import { CPU_FAULT, VM_EXIT } from './fault.js';
 import { FAST_SEG_MASK, FAST_SEG_OK, MemoryCore } from './memory-access.js';
 import { Activity, AR, Flag, Seg, Vec, type CpuState } from './state.js';
 import * as A from './arith.js';
@@ -466,7 +466,13 @@ export class Processor extends MemoryCore {
     this.stopRequested = false;
     this.lastRunDeliveries = 0;
     if (s.activity !== Activity.ACTIVE) {
-      if (this.eventsPending) checkEvents(this);
+      if (this.eventsPending) {
+        try {
+          checkEvents(this);
+        } catch (e) {
+          if (e !== VM_EXIT) throw e;
+        }
+      }
       if (!this.isActive()) return 0;
     }
     const n = this.runLoop(maxInstructions);
@@ -854,8 +860,18 @@ export class Processor extends MemoryCore {
         s.rip = rip;
         return n;
       } catch (e) {
+        if (e === VM_EXIT) {
+          // A VM exit from inside an instruction or an event delivery: the host state is loaded.
+          n++;
+          if (this.stopCheck() || n >= maxInstructions) return n;
+          continue;
+        }
         if (e !== CPU_FAULT) throw e;
-        this.handleFault();
+        try {
+          this.handleFault();
+        } catch (e2) {
+          if (e2 !== VM_EXIT) throw e2; // the delivery ended in a VM exit (EPT violation, triple fault …)
+        }
         // A delivery consumes one unit of this call's budget (see lastRunDeliveries).
         this.lastRunDeliveries++;
         maxInstructions--;

@@ -191,6 +191,7 @@ export function ins(p: Processor, i: CachedInsn): void {
   const a = i.addrSize;
   const port = p.lo[2] & 0xffff;
   checkIoPermission(p, port, n);
+  if (p.vmxGuest !== null && p.vmxGuest.io(p, i, port, n)) return;
   const d = step(p, n);
   const rep = isRep(i);
   let count = rep ? getIdx(p, 1, a) : 1;
@@ -216,6 +217,7 @@ export function outs(p: Processor, i: CachedInsn): void {
   const a = i.addrSize;
   const port = p.lo[2] & 0xffff;
   checkIoPermission(p, port, n);
+  if (p.vmxGuest !== null && p.vmxGuest.io(p, i, port, n)) return;
   const d = step(p, n);
   const rep = isRep(i);
   let count = rep ? getIdx(p, 1, a) : 1;

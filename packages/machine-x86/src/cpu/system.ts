@@ -52,12 +52,14 @@ export function execSystem(p: Processor, i: DecodedInstruction): void {
     case Op.SGDT:
     case Op.SIDT:
       umip(p);
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       sgdtSidt(p, i, i.op === Op.SIDT);
       return;
     case Op.LLDT:
     case Op.LTR: {
       if (p.realOrV86) p.fault(Vec.UD);
       if (p.cpl !== 0) p.fault(Vec.GP, 0);
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       const sel = readSelector(p, i);
       if (i.op === Op.LLDT) loadLdtr(p, sel);
       else loadTr(p, sel);
@@ -67,22 +69,30 @@ export function execSystem(p: Processor, i: DecodedInstruction): void {
     case Op.STR:
       if (p.realOrV86) p.fault(Vec.UD);
       umip(p);
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       storeWord(p, i, s.segSel[i.op === Op.SLDT ? Seg.LDTR : Seg.TR], 0);
       return;
     case Op.SMSW:
       umip(p);
-      storeWord(p, i, s.cr0 & 0xffff, s.cr0);
+      {
+        const cr0 = p.vmxGuest !== null ? p.vmxGuest.readCr(0, s.cr0) : s.cr0;
+        storeWord(p, i, cr0 & 0xffff, cr0);
+      }
       return;
     case Op.LMSW: {
       privileged(p);
       const v = readSelector(p, i);
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       // Loads PE, MP, EM, TS; PE can be set but not cleared.
       writeCr0(p, (s.cr0 & ~0xe) | (v & 0xf) | (s.cr0 & Cr0.PE), 0);
       return;
     }
     case Op.CLTS:
       privileged(p);
-      s.cr0 &= ~Cr0.TS;
+      if (p.vmxGuest !== null) {
+        if (p.vmxGuest.instruction(p, i)) return;
+        s.cr0 = p.vmxGuest.writeCr(0, s.cr0, s.cr0 & ~Cr0.TS);
+      } else s.cr0 &= ~Cr0.TS;
       p.syncPagingControl();
       return;
     case Op.LAR:
@@ -94,10 +104,13 @@ export function execSystem(p: Processor, i: DecodedInstruction): void {
       return;
     case Op.MOV_CR:
       privileged(p);
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       if (i.form === Form.C_R) movToCr(p, i.reg, p.lo[i.rm], p.is64 ? p.hi[i.rm] : 0);
       else movFromCr(p, i);
       return;
     case Op.MOV_DR:
+      // MOV-DR exiting has priority over the CPL and CR4.DE checks (SDM 26.1.3).
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       movDr(p, i);
       return;
     case Op.SWAPGS: {
@@ -109,6 +122,7 @@ export function execSystem(p: Processor, i: DecodedInstruction): void {
     }
     case Op.RDMSR: {
       privileged(p);
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       const v = readMsr(p, p.lo[1] >>> 0);
       p.setReg32(0, Number(v & 0xffffffffn) | 0);
       p.setReg32(2, Number((v >> 32n) & 0xffffffffn) | 0);
@@ -116,12 +130,14 @@ export function execSystem(p: Processor, i: DecodedInstruction): void {
     }
     case Op.WRMSR:
       privileged(p);
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       writeMsr(p, p.lo[1] >>> 0, (BigInt(p.lo[2] >>> 0) << 32n) | BigInt(p.lo[0] >>> 0));
       return;
     case Op.RDTSC:
     case Op.RDTSCP: {
       if (s.cr4 & Cr4.TSD && p.cpl !== 0 && !p.realOrV86) p.fault(Vec.GP, 0);
-      if (i.op === Op.RDTSCP && !sys(p).cpuid.config.features.rdtscp) p.fault(Vec.UD);
+      if (i.op === Op.RDTSCP && (!sys(p).cpuid.config.features.rdtscp || (p.vmxGuest !== null && !p.vmxGuest.rdtscpEnabled()))) p.fault(Vec.UD);
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       const t = readTsc(p);
       p.setReg32(0, Number(t & 0xffffffffn) | 0);
       p.setReg32(2, Number(t >> 32n) | 0);
@@ -129,6 +145,7 @@ export function execSystem(p: Processor, i: DecodedInstruction): void {
       return;
     }
     case Op.CPUID: {
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       const c = sys(p);
       const leaf = p.lo[0] >>> 0;
       c.cpuid.query(leaf, p.lo[1], c.apicId, cpuidOut, msrStored(p, Msr.MISC_ENABLE, 0x1801n));
@@ -142,11 +159,13 @@ export function execSystem(p: Processor, i: DecodedInstruction): void {
     }
     case Op.INVLPG:
       privileged(p);
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       p.invalidatePage(linearNoChecks(p, i));
       return;
     case Op.INVD:
     case Op.WBINVD:
       privileged(p);
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       return;
     case Op.LFENCE:
     case Op.MFENCE:
@@ -159,6 +178,7 @@ export function execSystem(p: Processor, i: DecodedInstruction): void {
       return;
     case Op.HLT:
       privileged(p);
+      if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
       s.activity = Activity.HLT;
       p.eventsPending = true;
       return;
@@ -234,7 +254,7 @@ function storeWord(p: Processor, i: DecodedInstruction, word: number, full: numb
 }
 
 /** Linear address of a memory operand without segment checks (INVLPG). */
-function linearNoChecks(p: Processor, i: DecodedInstruction): number {
+export function linearNoChecks(p: Processor, i: DecodedInstruction): number {
   if (p.is64) {
     let a = p.ea64(i);
     if (i.segment >= Seg.FS) a += p.state.segBase[i.segment];
@@ -252,6 +272,7 @@ function linAdd(p: Processor, lin: number, k: number): number {
 
 function lgdtLidt(p: Processor, i: DecodedInstruction, idt: boolean): void {
   privileged(p);
+  if (p.vmxGuest !== null && p.vmxGuest.instruction(p, i)) return;
   const s = p.state;
   const lin = p.memLinear(i, p.is64 ? 10 : 6, false);
   const limit = p.lread16(lin);
@@ -334,7 +355,10 @@ function verify(p: Processor, i: DecodedInstruction): void {
 export function writeCr0(p: Processor, value: number, hi: number): void {
   const s = p.state;
   if (hi !== 0) p.fault(Vec.GP, 0);
-  const v = (value & CR0_VALID) | Cr0.ET;
+  let v = (value & CR0_VALID) | Cr0.ET;
+  // VMX non-root: host-owned bits (guest/host mask) keep their value; VMX operation: fixed bits.
+  if (p.vmxGuest !== null) v = p.vmxGuest.writeCr(0, s.cr0, v);
+  if ((v & p.cr0Fixed0) !== p.cr0Fixed0 || (v & ~p.cr0Fixed1) !== 0) p.fault(Vec.GP, 0);
   if (v & Cr0.PG && !(v & Cr0.PE)) p.fault(Vec.GP, 0);
   if (v & Cr0.NW && !(v & Cr0.CD)) p.fault(Vec.GP, 0);
   const old = s.cr0;
@@ -391,10 +415,12 @@ export function writeCr3(p: Processor, lo: number, hi: number): void {
 
 export function writeCr4(p: Processor, lo: number, hi: number): void {
   const s = p.state;
-  const v = lo >>> 0;
+  let v = lo >>> 0;
   if (hi !== 0 || v & ~sys(p).cpuid.cr4ValidMask) p.fault(Vec.GP, 0);
+  if (p.vmxGuest !== null) v = p.vmxGuest.writeCr(4, s.cr4, v) >>> 0;
   if (s.efer & Efer.LMA && !(v & Cr4.PAE)) p.fault(Vec.GP, 0);
-  // NOTE(system→vmx): clearing CR4.VMXE in VMX operation must #GP (the VMX issue wraps this).
+  // VMX operation: CR4_FIXED0/1 (clearing VMXE → #GP(0)).
+  if ((v & p.cr4Fixed0) !== p.cr4Fixed0 || (v & ~p.cr4Fixed1) !== 0) p.fault(Vec.GP, 0);
   const old = s.cr4;
   s.cr4 = v;
   if (!p.controlRegisterWritten('cr4', old)) {
@@ -436,7 +462,7 @@ function movFromCr(p: Processor, i: DecodedInstruction): void {
   let v: number;
   switch (i.reg) {
     case 0:
-      v = s.cr0 >>> 0;
+      v = (p.vmxGuest !== null ? p.vmxGuest.readCr(0, s.cr0) : s.cr0) >>> 0;
       break;
     case 2:
       v = s.cr2;
@@ -445,7 +471,7 @@ function movFromCr(p: Processor, i: DecodedInstruction): void {
       v = s.cr3;
       break;
     case 4:
-      v = s.cr4 >>> 0;
+      v = (p.vmxGuest !== null ? p.vmxGuest.readCr(4, s.cr4) : s.cr4) >>> 0;
       break;
     default:
       v = sys(p).interruptController.readTpr();
@@ -551,6 +577,7 @@ function inOut(p: Processor, i: DecodedInstruction): void {
   const port = i.form === Form.A_I || i.form === Form.I_A ? i.imm & 0xff : p.lo[2] & 0xffff;
   const size = i.opSize === 8 ? 1 : i.opSize === 16 ? 2 : 4;
   checkIoPermission(p, port, size);
+  if (p.vmxGuest !== null && p.vmxGuest.io(p, i, port, size)) return;
   if (i.op === Op.IN) {
     const v = p.bus.portRead(port, size, p.cpuIndex);
     if (size === 1) p.setReg8(0, v);

@@ -8,7 +8,7 @@
  * factory — throws {@link MissingPagingPluginError}, a typed error that names the missing
  * `@latelaunch/paging` plugin, instead of translating wrongly.
  */
-import { ErrorCodes, LatelaunchError, type AddressTranslator, type AddressTranslatorFactory, type PageAccess, type PagingControl, type PhysicalMemory, type TranslationResult } from '@latelaunch/kernel';
+import { ErrorCodes, LatelaunchError, type AddressTranslator, type ExtendedAddressTranslator, type AddressTranslatorFactory, type PageAccess, type PagingControl, type PhysicalMemory, type TranslationResult } from '@latelaunch/kernel';
 import { Cr0 } from './state.js';
 
 /** Software enabled paging but the system has no address translator (paging plugin). */
@@ -51,6 +51,21 @@ export class StandinTranslator implements AddressTranslator {
     this.delegate = this.factory.create(this.control, this.memory);
     // The new translator has seen no history: tell it about the write that enabled paging.
     return this.delegate.controlRegisterWritten(which, oldValue);
+  }
+
+  /** A paging plugin's factory is available (VMX can offer EPT and VPIDs). */
+  get factoryAvailable(): boolean {
+    return this.factory !== null && this.memory !== null;
+  }
+
+  /**
+   * The full translator (VMX: VPID/EPT context, PDPTE loading), created from the factory if paging
+   * was never enabled; null without a factory (no paging plugin: EPT and VPID are unavailable).
+   */
+  ensureExtended(): ExtendedAddressTranslator | null {
+    if (this.delegate === null && this.factory && this.memory) this.delegate = this.factory.create(this.control, this.memory);
+    const d = this.delegate as Partial<ExtendedAddressTranslator> | null;
+    return d !== null && typeof d.setEpt === 'function' ? (d as ExtendedAddressTranslator) : null;
   }
 
   invalidatePage(linear: number): void {

@@ -6,6 +6,7 @@ import { InvalidArgumentError, TraceBus, type AddressTranslatorFactory, type Mac
 import { Bus } from '../bus/bus.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { CpuidModel } from '../cpu/cpuid.js';
+import { createVmx, type ProcessorVirtualization } from '../vmx/vmx.js';
 import { raiseInit, raiseNmi, raiseSipi, signalInterrupt } from '../cpu/interrupts.js';
 import { ProcessorPagingControl } from '../cpu/memory-access.js';
 import { NativeServiceRegistry } from '../cpu/native.js';
@@ -63,6 +64,11 @@ export interface MachineOptions {
   readonly nativeServices?: NativeServiceRegistry;
   /** CPUID model. Default: the package's default model. */
   readonly cpuid?: CpuidModel;
+  /**
+   * Hardware virtualization attached to every processor. Default: Intel VMX ({@link createVmx});
+   * `null`: none (CPUID.1:ECX.VMX reads 0 and the VMX instructions are #UD).
+   */
+  readonly virtualization?: ProcessorVirtualization | null;
   /** Machine name (the kernel's `Machine.name`). Default `machine-x86`. */
   readonly name?: string;
   /**
@@ -311,7 +317,9 @@ export class Machine implements MachineExtension, Snapshottable {
     this.debugExit = (this.devices.find((d) => d instanceof DebugExitDevice) as DebugExitDevice | undefined) ?? null;
     this.debugExit?.onExit(() => this.requestStop());
 
-    const cpuid = options.cpuid ?? new CpuidModel();
+    const virtualization = options.virtualization === undefined ? createVmx() : options.virtualization;
+    let cpuid = options.cpuid ?? new CpuidModel();
+    if (virtualization === null && cpuid.config.features.vmx) cpuid = new CpuidModel({ ...cpuid.config, features: { ...cpuid.config.features, vmx: false } });
     const factory = options.translatorFactory ?? null;
     this.records = [];
     for (let i = 0; i < cpus; i++) {
@@ -327,6 +335,7 @@ export class Machine implements MachineExtension, Snapshottable {
       if (i !== 0) state.activity = Activity.WAIT_FOR_SIPI;
       p.setRflags(state.rflags);
       p.modeChanged();
+      if (virtualization !== null) virtualization.attach(p, this.clock);
       this.records.push({ p, ic, control, mmu });
     }
     this.processors = this.records.map((r) => r.p);

@@ -1,8 +1,9 @@
-import { Tokens, definePlugin, type AddressTranslatorFactory, type Device, type SystemConfig, type TraceBus } from '@latelaunch/kernel';
+import { InvalidArgumentError, Tokens, definePlugin, type AddressTranslatorFactory, type Device, type SystemConfig, type TraceBus } from '@latelaunch/kernel';
 import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { z } from 'zod';
 import { isBusDevice, type BusDevice } from '../devices/device.js';
 import { Machine } from './machine.js';
+import type { ProcessorVirtualization } from '../vmx/vmx.js';
 
 /** Options of `machine-x86.machine` (`config.plugins['machine-x86.machine']`). */
 export const MachinePluginConfigSchema = z
@@ -24,7 +25,8 @@ export type MachinePluginConfig = z.output<typeof MachinePluginConfigSchema>;
 /**
  * Provides the {@link Machine} (`Tokens.Machine`, one per system, built on first resolution) and its
  * bus as `Tokens.PhysicalMemory`. Shape from `config.machine` (cpus, memoryMiB) and `config.seed`;
- * the trace bus is the system's. Paging uses `Tokens.AddressTranslatorFactory` when a paging plugin
+ * the trace bus is the system's. Hardware virtualization is `Tokens.HardwareVirtualization` when a
+ * plugin provides it (`vmxPlugin`), else none. Paging uses `Tokens.AddressTranslatorFactory` when a paging plugin
  * registered one (else the stand-in: paging off only). Devices are `Tokens.EnabledDevices` (those
  * that can attach to a bus).
  */
@@ -39,6 +41,8 @@ export const machinePlugin = definePlugin({
       const factory = c.isRegistered(Tokens.AddressTranslatorFactory, true) ? c.resolve<AddressTranslatorFactory>(Tokens.AddressTranslatorFactory) : null;
       const enabled: readonly Device[] = c.isRegistered(Tokens.EnabledDevices, true) ? c.resolve(Tokens.EnabledDevices) : [];
       const devices: BusDevice[] = enabled.filter(isBusDevice);
+      const hv = c.isRegistered(Tokens.HardwareVirtualization, true) ? (c.resolve(Tokens.HardwareVirtualization) as Partial<ProcessorVirtualization>) : null;
+      if (hv !== null && typeof hv.attach !== 'function') throw new InvalidArgumentError(`machine-x86.machine: the HardwareVirtualization provider '${String(hv.name)}' cannot attach to machine-x86 processors`);
       return new Machine({
         cpus: config.machine.cpus,
         memoryMiB: config.machine.memoryMiB,
@@ -50,6 +54,7 @@ export const machinePlugin = definePlugin({
         ticksPerInstruction: opts.ticksPerInstruction,
         traceInstructions: opts.traceInstructions,
         platform: opts.platform,
+        virtualization: hv as ProcessorVirtualization | null,
       });
     });
     container.register(Tokens.Machine, { useFactory: build });
