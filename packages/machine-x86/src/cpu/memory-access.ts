@@ -143,6 +143,9 @@ export class MemoryCore extends FlagsCore {
   readonly tlbWPage: (Uint8Array | null)[] = new Array<Uint8Array | null>(TLB_SIZE).fill(null);
   /** @internal */
   memEpoch = -1;
+  /** Slots filled since the last flush (read slot i as i, write slot i as TLB_SIZE + i). */
+  private readonly tlbUsed = new Uint16Array(2 * TLB_SIZE);
+  private tlbUsedCount = 0;
   /** Physical address of the last slow-path translation. */
   private lastPa = 0;
   private readonly tr: TranslationResult = { physical: 0, fault: 0, errorCode: 0 };
@@ -158,12 +161,20 @@ export class MemoryCore extends FlagsCore {
 
   // ------------------------------------------------------------------ invalidation
 
-  /** Drops every fast-path translation (not the translator's TLB). */
+  /** Drops every fast-path translation (not the translator's TLB): only the slots filled since the last flush are touched. */
   flushFastTlb(): void {
-    this.tlbRTag.fill(NaN);
-    this.tlbWTag.fill(NaN);
-    this.tlbRPage.fill(null);
-    this.tlbWPage.fill(null);
+    const used = this.tlbUsed;
+    for (let k = 0; k < this.tlbUsedCount; k++) {
+      const e = used[k];
+      if (e < TLB_SIZE) {
+        this.tlbRTag[e] = NaN;
+        this.tlbRPage[e] = null;
+      } else {
+        this.tlbWTag[e - TLB_SIZE] = NaN;
+        this.tlbWPage[e - TLB_SIZE] = null;
+      }
+    }
+    this.tlbUsedCount = 0;
     this.memEpoch = this.mem.epoch;
   }
 
@@ -267,6 +278,7 @@ export class MemoryCore extends FlagsCore {
     if (pg === null) return null;
     const off = lin & 0xfff;
     const i = (lin >>> 12) & TLB_MASK;
+    if (Number.isNaN(this.tlbRTag[i])) this.tlbUsed[this.tlbUsedCount++] = i;
     this.tlbRTag[i] = lin - off;
     this.tlbRPage[i] = pg;
     return pg;
@@ -284,6 +296,7 @@ export class MemoryCore extends FlagsCore {
     this.checkEpoch();
     const off = lin & 0xfff;
     const i = (lin >>> 12) & TLB_MASK;
+    if (Number.isNaN(this.tlbWTag[i])) this.tlbUsed[this.tlbUsedCount++] = TLB_SIZE + i;
     this.tlbWTag[i] = lin - off;
     this.tlbWPage[i] = pg;
     // A read array of the same page may be stale (zero page before materialisation): drop it.

@@ -41,7 +41,7 @@ export interface VmxEnv {
 }
 
 /** PAE identity map of 0–4 GiB with 2-MiB pages (PDPT at PAE_PDPT, 4 PDs). */
-function writePaeTables(m: Machine): void {
+export function writePaeTables(m: Machine): void {
   const mem = m.memory;
   mem.fill(PAE_PDPT, 0x20, 0);
   for (let i = 0; i < 4; i++) {
