@@ -9,7 +9,7 @@
  */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { composeSystem, isLatelaunchError, JsonLinesSink, Tokens, TraceBus } from '@latelaunch/kernel';
-import { debugExitPlugin, machinePlugin, postCodePlugin, uart16550Plugin, type Machine, type MultibootLoadResult, type RunResult } from '@latelaunch/machine-x86';
+import { debugExitPlugin, machinePlugin, postCodePlugin, uart16550Plugin, vmxPlugin, type Machine, type MultibootLoadResult, type RunResult } from '@latelaunch/machine-x86';
 import { pagingPlugins } from '@latelaunch/paging';
 
 export interface BootCommandOptions {
@@ -100,7 +100,7 @@ export function runBoot(o: BootCommandOptions, io: BootIo): number {
     if (serialFile) writers.push(serialFile);
 
     const system = composeSystem({
-      plugins: [machinePlugin, uart16550Plugin, debugExitPlugin, postCodePlugin, ...pagingPlugins],
+      plugins: [machinePlugin, vmxPlugin, uart16550Plugin, debugExitPlugin, postCodePlugin, ...pagingPlugins],
       // The QEMU-compatible platform profile: local APICs (INIT/SIPI start the other processors),
       // 8259 pair, PIT, CMOS, PM timer, fw_cfg, I/O APIC (DESIGN §5).
       config: { machine: { cpus: o.cpus, memoryMiB: o.memory }, plugins: { 'machine-x86.machine': { platform: 'qemu' } } },

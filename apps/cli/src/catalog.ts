@@ -7,6 +7,7 @@ import {
   fwCfgPlugin,
   ioApicPlugin,
   machinePlugin,
+  vmxPlugin,
   pcFirmwarePlugin,
   pic8259Plugin,
   pit8254Plugin,
@@ -31,7 +32,7 @@ export function pluginCatalog(): CatalogEntry[] {
   const ready = (pkg: string) => (plugin: Plugin): CatalogEntry => ({ plugin, package: pkg, status: 'ready' });
   return [
     { plugin: traceSinkPlugin(() => {}), package: '@latelaunch/kernel', status: 'ready' },
-    ...[machinePlugin, uart16550Plugin, debugExitPlugin, postCodePlugin, ioApicPlugin, pic8259Plugin, pmTimerPlugin, pit8254Plugin, cmosRtcPlugin, fwCfgPlugin, pcFirmwarePlugin].map(
+    ...[machinePlugin, vmxPlugin, uart16550Plugin, debugExitPlugin, postCodePlugin, ioApicPlugin, pic8259Plugin, pmTimerPlugin, pit8254Plugin, cmosRtcPlugin, fwCfgPlugin, pcFirmwarePlugin].map(
       ready('@latelaunch/machine-x86'),
     ),
     ...pagingPlugins.map(ready('@latelaunch/paging')),
@@ -60,6 +61,7 @@ const HYPERVISOR_STACK: ExtensionPointId[] = [
   'PhysicalMemory',
   'ProcessorModel',
   'PagingWalker',
+  'HardwareVirtualization',
   'AddressTranslatorFactory',
   'LocalApicModel',
   'Firmware',

@@ -89,4 +89,41 @@ describe('VM exit to a 64-bit host', () => {
       void E;
     });
   }
+
+  test('a machine snapshot taken in VMX non-root operation continues identically after restore (VMCS cache, non-root hooks, VPID/EPT context)', () => {
+    const env = vmxMachine('long64');
+    const host = assemble(64, HOST_CODE, (a) => {
+      a.inc(qword(RESULTS));
+      a.mov(eax, VMCS_ENCODING.GUEST_RIP);
+      a.vmread(rbx, rax);
+      a.add(rbx, 2); // CPUID is 2 bytes
+      a.vmwrite(rax, rbx);
+      a.vmresume();
+      a.hlt();
+    });
+    const guest = assemble(64, GUEST_CODE, (a) => {
+      a.label('loop');
+      a.inc(qword(RESULTS + 8));
+      a.cpuid();
+      a.cmp(qword(RESULTS + 8), 50);
+      a.jne('loop');
+      a.hlt();
+    });
+    load(env, host, guest);
+    prepareVmcs(env, GUEST_CODE);
+    expect(env.vmx.vmlaunch().status).toBe('succeed');
+    env.m.run({ maxInstructions: 10 });
+    expect(env.u.nonRoot).toBe(true);
+    const snap = env.m.snapshot();
+    env.m.run({ maxInstructions: 100_000 });
+    const first = [env.m.memory.read32(RESULTS), env.m.memory.read32(RESULTS + 8), env.p.state.rip, env.u.exits];
+    expect(first[0]).toBe(50);
+    expect(first[1]).toBe(50);
+    env.m.restore(snap);
+    expect(env.u.nonRoot).toBe(true);
+    const exitsBefore = env.u.exits;
+    env.m.run({ maxInstructions: 100_000 });
+    expect([env.m.memory.read32(RESULTS), env.m.memory.read32(RESULTS + 8), env.p.state.rip]).toEqual(first.slice(0, 3));
+    expect(env.u.exits - exitsBefore).toBeGreaterThan(40);
+  });
 });

@@ -6,7 +6,7 @@ import { InvalidArgumentError, TraceBus, type AddressTranslatorFactory, type Mac
 import { Bus } from '../bus/bus.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { CpuidModel } from '../cpu/cpuid.js';
-import { createVmx, type ProcessorVirtualization } from '../vmx/vmx.js';
+import { createVmx, vmxUnitOf, type ProcessorVirtualization } from '../vmx/vmx.js';
 import { raiseInit, raiseNmi, raiseSipi, signalInterrupt } from '../cpu/interrupts.js';
 import { ProcessorPagingControl } from '../cpu/memory-access.js';
 import { NativeServiceRegistry } from '../cpu/native.js';
@@ -197,7 +197,7 @@ export class MachineSnapshot {
     readonly memory: MemorySnapshot,
     readonly clock: unknown,
     readonly devices: readonly unknown[],
-    readonly cpus: readonly { state: Record<string, unknown>; lazy: readonly number[]; pdpte: Int32Array; ic: unknown; eventsPending: boolean }[],
+    readonly cpus: readonly { state: Record<string, unknown>; lazy: readonly number[]; pdpte: Int32Array; ic: unknown; eventsPending: boolean; vmx: unknown }[],
     readonly scheduler: { cursor: number; sliceLeft: number; total: number; eventSeq: number; timedEvents: number; events: readonly PendingEvent[] },
     /** Local APIC states (platform `'qemu'`), per processor. */
     readonly apics: readonly unknown[] = [],
@@ -705,6 +705,7 @@ export class Machine implements MachineExtension, Snapshottable {
         pdpte: control.pdpte.slice(),
         ic: ic.saveState(),
         eventsPending: p.eventsPending,
+        vmx: vmxUnitOf(p)?.saveState() ?? null,
       };
     });
     return new MachineSnapshot(
@@ -739,6 +740,9 @@ export class Machine implements MachineExtension, Snapshottable {
       const rec = p as unknown as Record<string, number>;
       LAZY_FIELDS.forEach((f, j) => (rec[f] = c.lazy[j]));
       r.ic.loadState(c.ic);
+      // VMX state first: it decides whether EPT is in use for the translator reload below.
+      const unit = vmxUnitOf(p);
+      if (unit !== null && c.vmx !== null) unit.loadState(c.vmx);
       p.modeChanged();
       // Paging: make sure a translator exists when paging is on, then reload it from the restored
       // registers and drop every cached translation.

@@ -45,6 +45,8 @@ export function vmEntry(u: VmxUnit, launch: boolean): EntryResult {
   }
 
   loadGuest(u, v, c);
+  p.eptActive = (c.proc2 & Proc2.ENABLE_EPT) !== 0;
+  p.syncFromState(); // mode cache and paging control from the guest state
   // PDPTEs of a PAE guest (27.3.2.4 / 27.3.1.6).
   const mmu = u.translator();
   const pae = (s.cr0 & Cr0.PG) !== 0 && (s.cr4 & Cr4.PAE) !== 0 && !c.ia32e;

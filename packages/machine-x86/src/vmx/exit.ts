@@ -73,6 +73,8 @@ export function vmExit(u: VmxUnit, reason: number, guestRip: number): void {
     v.set(F.IDT_VECTORING_ERROR_CODE, hasErr ? p.vectoringError : 0);
     p.vectoringValid = false;
   } else v.set(F.IDT_VECTORING_INFO, 0);
+  // VM exits clear the valid bit of the VM-entry interruption-information field (SDM 25.8.3).
+  v.set(F.VM_ENTRY_INTR_INFO, v.u32(F.VM_ENTRY_INTR_INFO) & 0x7fffffff);
 
   // 28.3 save guest state.
   saveGuest(u, v, s, guestRip);

@@ -9,7 +9,7 @@
  * system-context hooks, installed once per processor (vmx.ts).
  */
 import type { TranslationResult } from '@latelaunch/kernel';
-import { Form, Op, type DecodedInstruction } from '@latelaunch/x86-isa';
+import { Form, Op, Prefix, type DecodedInstruction } from '@latelaunch/x86-isa';
 import type { Processor } from '../cpu/processor.js';
 import type { NonRootHooks } from '../cpu/vmx-hooks.js';
 import { Activity, Cr0, Flag, Vec } from '../cpu/state.js';
@@ -257,7 +257,7 @@ export class NonRoot implements NonRootHooks {
     if (!exits) return false;
     const string = i.op === Op.INS || i.op === Op.OUTS;
     const isIn = i.op === Op.IN || i.op === Op.INS;
-    const rep = string && (i.prefixes & 0x0c) !== 0;
+    const rep = string && (i.prefixes & (Prefix.REP | Prefix.REPNE)) !== 0;
     const imm = i.form === Form.A_I || i.form === Form.I_A;
     const u = this.u;
     resetExitInfo(u);

@@ -203,6 +203,72 @@ export class VmxUnit {
     this.timerExpired = false;
   }
 
+  /** Snapshot of the VMX state (machine snapshots): VMCS cache contents, pointers, non-root state. */
+  saveState(): unknown {
+    const p = this.p;
+    return {
+      inVmx: this.inVmx,
+      nonRoot: this.nonRoot,
+      vmxonPointer: this.vmxonPointer,
+      current: this.current?.address ?? -1,
+      cache: [...this.cache.values()].map((v) => ({ address: v.address, lo: v.lo.slice(), hi: v.hi.slice(), launched: v.launched })),
+      physNmiBlocked: this.physNmiBlocked,
+      timerExpired: this.timerExpired,
+      timerDeadline: this.timerDeadline,
+      fixed: [p.cr0Fixed0, p.cr0Fixed1, p.cr4Fixed0, p.cr4Fixed1],
+      eptActive: p.eptActive,
+    };
+  }
+
+  /** Restores {@link saveState} (the processor state and memory are restored by the machine). */
+  loadState(state: unknown): void {
+    const st = state as {
+      inVmx: boolean; nonRoot: boolean; vmxonPointer: number; current: number; physNmiBlocked: boolean; timerExpired: boolean; timerDeadline: number;
+      cache: { address: number; lo: Uint32Array; hi: Uint32Array; launched: boolean }[]; fixed: number[]; eptActive: boolean;
+    };
+    const p = this.p;
+    this.disarmTimer();
+    this.inVmx = st.inVmx;
+    this.nonRoot = st.nonRoot;
+    this.vmxonPointer = st.vmxonPointer;
+    this.cache.clear();
+    for (const c of st.cache) {
+      const v = new VmcsData(c.address);
+      v.lo.set(c.lo);
+      v.hi.set(c.hi);
+      v.launched = c.launched;
+      this.cache.set(c.address, v);
+    }
+    this.current = st.current >= 0 ? (this.cache.get(st.current) ?? null) : null;
+    this.physNmiBlocked = st.physNmiBlocked;
+    [p.cr0Fixed0, p.cr0Fixed1, p.cr4Fixed0, p.cr4Fixed1] = st.fixed;
+    p.eptActive = st.eptActive;
+    p.vmxGuest = null;
+    const mmu = this.translator();
+    if (mmu !== null) {
+      const v = this.nonRoot ? this.current : null;
+      const proc2 = v !== null && v.lo[F.CPU_BASED_VM_EXEC_CONTROL] & 0x80000000 ? v.lo[F.SECONDARY_VM_EXEC_CONTROL] : 0;
+      mmu.setVpid(v !== null && proc2 & 0x20 ? v.lo[F.VIRTUAL_PROCESSOR_ID] & 0xffff : 0);
+      mmu.setEpt(v !== null && proc2 & 0x2 ? v.num(F.EPT_POINTER) : null);
+    }
+    if (this.nonRoot && this.current !== null) {
+      this.hooks.configure(this.current);
+      p.vmxGuest = this.hooks;
+      const remaining = st.timerDeadline - this.now();
+      if (!Number.isNaN(st.timerDeadline) && !st.timerExpired && remaining > 0 && this.time !== null) {
+        this.timerDeadline = st.timerDeadline;
+        this.timerHandle = this.time.schedule(st.timerDeadline, () => {
+          this.timerHandle = -1;
+          this.timerExpired = true;
+          this.p.eventsPending = true;
+        });
+      } else {
+        this.timerDeadline = st.timerDeadline;
+        this.timerExpired = st.timerExpired || (!Number.isNaN(st.timerDeadline) && remaining <= 0);
+      }
+    }
+  }
+
   now(): number {
     return this.time !== null ? this.time.now() : sys(this.p).tsc();
   }
