@@ -28,6 +28,7 @@ export function vmEntry(u: VmxUnit, launch: boolean): EntryResult {
   const s = p.state;
   const v = u.current as VmcsData;
   const c = ctx.fill(u, v);
+  u.lastFailedCheck = '';
   const lma = s.efer & Efer.LMA ? 1 : 0;
   const cached = !u.alwaysCheck && v.checkedAt === v.writes * 2 + lma;
   if (cached) {
