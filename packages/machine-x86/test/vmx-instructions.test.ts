@@ -203,7 +203,7 @@ describe('VMXON preconditions', () => {
   test('VMfailInvalid: misaligned, beyond MAXPHYADDR, wrong revision; VMXON in VMX root: VMfailInvalid / VMfailValid(15)', () => {
     const env = vmxMachine('long64');
     env.m.memory.write32(VMCS2_REGION, VMCS_REVISION_ID + 1);
-    const prog = host(env.m, 64, (h) => {
+    host(env.m, 64, (h) => {
       const a = h.a;
       a.vmxon(h.p('mis'));
       h.flags(0);
@@ -240,7 +240,7 @@ describe('VM-instruction errors', () => {
   test('errors 1, 2, 3, 5, 9, 10, 11, 12, 13, 28 and VMfailInvalid without a current VMCS', () => {
     const env = vmxMachine('long64');
     env.m.memory.write32(VMCS2_REGION, VMCS_REVISION_ID ^ 0x100); // wrong revision
-    const prog = host(env.m, 64, (h) => {
+    host(env.m, 64, (h) => {
       const a = h.a;
       a.vmxon(h.p('on'));
       a.vmcall(); // no current VMCS
@@ -505,7 +505,7 @@ describe('VMX operation: #UD outside, VMXOFF, CR0/CR4 fixed bits', () => {
 describe('VMREAD / VMWRITE / VMPTRST', () => {
   test('64-bit mode: field widths, HIGH access, natural width, register and memory operands, VMPTRST', () => {
     const env = vmxMachine('long64');
-    const prog = host(env.m, 64, (h) => {
+    host(env.m, 64, (h) => {
       const a = h.a;
       a.vmxon(h.p('on'));
       a.vmptrst(qword(RESULTS + 16 * 20)); // no current VMCS: all ones
@@ -648,7 +648,7 @@ describe('VMCS in memory', () => {
       ['HOST_RSP', 0x1f0000n],
       ['VMCS_LINK_POINTER', 0xffffffffffffffffn],
     ];
-    const prog = host(env.m, 64, (h) => {
+    host(env.m, 64, (h) => {
       const a = h.a;
       a.vmxon(h.p('on'));
       a.vmclear(h.p('vmcs'));
