@@ -314,8 +314,7 @@ export function vmread(u: VmxUnit, encoding: number, name = 'VMREAD'): bigint | 
   return (BigInt(fieldHi >>> 0) << 32n) | BigInt(fieldLo >>> 0);
 }
 
-/** Fields whose writes do not invalidate cached VM-entry checks (re-checked on every entry, or unchecked). */
-const UNCHECKED_WRITES = new Set<number>([F.GUEST_RIP, F.GUEST_RSP]);
+/** UNCHECKED_WRITES: GUEST_RIP (its check runs on every entry) and GUEST_RSP (no check) do not invalidate cached VM-entry checks. */
 
 export function vmwrite(u: VmxUnit, encoding: number, lo: number, hi: number, name = 'VMWRITE'): VmxStatus {
   const v = u.current;
@@ -330,7 +329,7 @@ export function vmwrite(u: VmxUnit, encoding: number, lo: number, hi: number, na
     v.lo[slot] = w === 16 ? lo & 0xffff : lo >>> 0;
     if (w === 64) v.hi[slot] = SLOT_NATURAL[slot] && !u.p.is64 ? 0 : hi >>> 0;
   }
-  if (!UNCHECKED_WRITES.has(slot)) v.writes++;
+  if (slot !== F.GUEST_RIP && slot !== F.GUEST_RSP) v.writes++; // (see UNCHECKED_WRITES)
   return vmSucceed(u.p);
 }
 

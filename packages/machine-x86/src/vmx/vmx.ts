@@ -86,6 +86,7 @@ export interface VmxResult {
 }
 
 const STATUS_NAMES = ['succeed', 'fail-invalid', 'fail-valid'] as const;
+const SUCCEEDED: VmxResult = Object.freeze({ status: 'succeed', error: 0 });
 
 /**
  * VMX intrinsics for TypeScript host software running in VMX root operation (DESIGN §5
@@ -109,6 +110,7 @@ export class VmxIntrinsics {
   }
 
   private result(status: VmxStatus): VmxResult {
+    if (status === VmxStatus.SUCCEED) return SUCCEEDED;
     return { status: STATUS_NAMES[status], error: status === VmxStatus.FAIL_VALID ? this.unit.lastError : 0 };
   }
 
@@ -152,7 +154,12 @@ export class VmxIntrinsics {
   }
   vmwrite(encoding: number, value: bigint | number): VmxResult {
     this.rootChecks();
-    const big = typeof value === 'bigint' ? BigInt.asUintN(64, value) : BigInt.asUintN(64, BigInt(value));
+    if (typeof value === 'number' && Number.isSafeInteger(value)) {
+      // Two's-complement halves without BigInt (negative numbers are sign-extended addresses).
+      const lo = value >>> 0;
+      return this.result(vmwrite(this.unit, encoding, lo, Math.floor((value - lo) / 4294967296) >>> 0));
+    }
+    const big = BigInt.asUintN(64, typeof value === 'bigint' ? value : BigInt(value));
     return this.result(vmwrite(this.unit, encoding, Number(big & 0xffffffffn), Number(big >> 32n)));
   }
   vmlaunch(): VmxResult {
