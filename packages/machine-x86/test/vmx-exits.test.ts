@@ -273,7 +273,7 @@ describe('I/O instructions (reason 30)', () => {
   });
   test('I/O bitmap B (ports 0x8000–0xFFFF)', () => {
     const { env, sym } = runGuest('long64', (a) => { a.mov(edx, 0x8000); a.in(al, dx); a.mov(edx, 0x8001); a.label('x'); a.in(al, dx); a.hlt(); }, { proc: BITMAPS }, bitmaps);
-    expectExit(env, { reason: 30, qual: (1 << 3) | (0x8001 << 16), len: 1, rip: sym('x') });
+    expectExit(env, { reason: 30, qual: ((1 << 3) | (0x8001 << 16)) >>> 0, len: 1, rip: sym('x') });
   });
   test('REP OUTSB: string + REP bits, guest-linear address, instruction information', () => {
     const { env, sym } = runGuest('long64', (a) => {

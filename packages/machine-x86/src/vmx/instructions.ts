@@ -251,6 +251,7 @@ export function vmxoff(u: VmxUnit): VmxStatus {
   const p = u.p;
   u.inVmx = false;
   u.current = null;
+  for (const v of u.cache.values()) if (v.launched) v.afterVmxoff = true;
   p.cr0Fixed0 = 0;
   p.cr0Fixed1 = -1;
   p.cr4Fixed0 = 0;
@@ -340,6 +341,7 @@ export function vmlaunch(u: VmxUnit, launch: boolean, name = launch ? 'VMLAUNCH'
   if (p.state.blockingByMovSs) return vmFailValid(u, name, VMX_ERROR.ENTRY_EVENTS_BLOCKED_BY_MOV_SS);
   if (launch && v.launched) return vmFailValid(u, name, VMX_ERROR.VMLAUNCH_NONCLEAR_VMCS);
   if (!launch && !v.launched) return vmFailValid(u, name, VMX_ERROR.VMRESUME_NONLAUNCHED_VMCS);
+  if (!launch && v.afterVmxoff) return vmFailValid(u, name, VMX_ERROR.VMRESUME_AFTER_VMXOFF);
   p.syncToState();
   const error = vmEntry(u, launch);
   if (error !== 0) return vmFailValid(u, name, error);

@@ -261,7 +261,7 @@ export class NonRoot implements NonRootHooks {
     const imm = i.form === Form.A_I || i.form === Form.I_A;
     const u = this.u;
     resetExitInfo(u);
-    u.exitQualification = (size - 1) | (isIn ? 1 << 3 : 0) | (string ? 1 << 4 : 0) | (rep ? 1 << 5 : 0) | (imm ? 1 << 6 : 0) | (port << 16);
+    u.exitQualification = ((size - 1) | (isIn ? 1 << 3 : 0) | (string ? 1 << 4 : 0) | (rep ? 1 << 5 : 0) | (imm ? 1 << 6 : 0) | (port << 16)) >>> 0;
     u.exitInstrLen = i.length;
     if (string) {
       // Instruction information (IA32_VMX_BASIC[54] = 1): address size 9:7, segment 17:15 (OUTS).
@@ -375,7 +375,7 @@ export class NonRoot implements NonRootHooks {
     const u = this.u;
     const vectoring = p.vectoringValid;
     resetExitInfo(u);
-    u.exitQualification = (selector & 0xffff) | (source << 30);
+    u.exitQualification = ((selector & 0xffff) | (source << 30)) >>> 0;
     u.exitInstrLen = vectoring ? 0 : p.state.rip >= p.instrStart ? instrLength(p) : 0;
     vmExit(u, EXIT_REASON.TASK_SWITCH, vectoring ? p.state.rip : p.instrStart);
     throw VM_EXIT;

@@ -211,7 +211,7 @@ export class VmxUnit {
       nonRoot: this.nonRoot,
       vmxonPointer: this.vmxonPointer,
       current: this.current?.address ?? -1,
-      cache: [...this.cache.values()].map((v) => ({ address: v.address, lo: v.lo.slice(), hi: v.hi.slice(), launched: v.launched })),
+      cache: [...this.cache.values()].map((v) => ({ address: v.address, lo: v.lo.slice(), hi: v.hi.slice(), launched: v.launched, afterVmxoff: v.afterVmxoff })),
       physNmiBlocked: this.physNmiBlocked,
       timerExpired: this.timerExpired,
       timerDeadline: this.timerDeadline,
@@ -224,7 +224,7 @@ export class VmxUnit {
   loadState(state: unknown): void {
     const st = state as {
       inVmx: boolean; nonRoot: boolean; vmxonPointer: number; current: number; physNmiBlocked: boolean; timerExpired: boolean; timerDeadline: number;
-      cache: { address: number; lo: Uint32Array; hi: Uint32Array; launched: boolean }[]; fixed: number[]; eptActive: boolean;
+      cache: { address: number; lo: Uint32Array; hi: Uint32Array; launched: boolean; afterVmxoff: boolean }[]; fixed: number[]; eptActive: boolean;
     };
     const p = this.p;
     this.disarmTimer();
@@ -237,6 +237,7 @@ export class VmxUnit {
       v.lo.set(c.lo);
       v.hi.set(c.hi);
       v.launched = c.launched;
+      v.afterVmxoff = c.afterVmxoff;
       this.cache.set(c.address, v);
     }
     this.current = st.current >= 0 ? (this.cache.get(st.current) ?? null) : null;

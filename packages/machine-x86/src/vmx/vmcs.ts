@@ -119,6 +119,8 @@ export class VmcsData {
   readonly lo = new Uint32Array(SLOT_COUNT);
   readonly hi = new Uint32Array(SLOT_COUNT);
   launched = false;
+  /** VMXOFF happened after this VMCS was launched (VMRESUME then fails with error 6). */
+  afterVmxoff = false;
   /**
    * Generation counter bumped by every VMWRITE (and by VMPTRLD of fresh data): VM entry can skip
    * checks whose inputs did not change since the last successful entry with this VMCS.
