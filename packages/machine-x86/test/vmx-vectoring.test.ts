@@ -82,3 +82,45 @@ describe('VMREAD/VMWRITE against a width model', () => {
     );
   });
 });
+
+describe('NMI unblocking due to IRET (interruption-information bit 12)', () => {
+  test('a guest IRET that unblocks NMIs and then faults (#GP on a null CS) exits with bit 12 set and NMIs unblocked in the saved interruptibility', () => {
+    const env = vmxMachine('long64');
+    const guest = assemble(64, GUEST_CODE, (a) => {
+      a.push(0); // SS
+      a.push(0x1000); // RSP
+      a.push(2); // RFLAGS
+      a.push(0); // CS: null → #GP(0)
+      a.push(0x1234); // RIP
+      a.iretq();
+    });
+    load(env, assemble(64, HOST_CODE, (a) => a.hlt()), guest);
+    prepareVmcs(env, GUEST_CODE);
+    w(env, 'EXCEPTION_BITMAP', 1 << 13);
+    w(env, 'GUEST_INTERRUPTIBILITY_INFO', 8); // blocking by NMI
+    expect(env.vmx.vmlaunch().status).toBe('succeed');
+    env.m.run({ maxInstructions: 100 });
+    expect(exits(env)).toEqual([0]);
+    expect(r(env, 'VM_EXIT_INTR_INFO')).toBe(0x80001b0d);
+    expect(r(env, 'VM_EXIT_INTR_ERROR_CODE')).toBe(0);
+    expect(r(env, 'GUEST_INTERRUPTIBILITY_INFO') & 8).toBe(0);
+  });
+
+  test('the same fault without NMI blocking has bit 12 clear', () => {
+    const env = vmxMachine('long64');
+    const guest = assemble(64, GUEST_CODE, (a) => {
+      a.push(0);
+      a.push(0x1000);
+      a.push(2);
+      a.push(0);
+      a.push(0x1234);
+      a.iretq();
+    });
+    load(env, assemble(64, HOST_CODE, (a) => a.hlt()), guest);
+    prepareVmcs(env, GUEST_CODE);
+    w(env, 'EXCEPTION_BITMAP', 1 << 13);
+    expect(env.vmx.vmlaunch().status).toBe('succeed');
+    env.m.run({ maxInstructions: 100 });
+    expect(r(env, 'VM_EXIT_INTR_INFO')).toBe(0x80000b0d);
+  });
+});

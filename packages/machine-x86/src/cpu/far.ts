@@ -463,9 +463,12 @@ function setFlagsAfterIret(p: Processor, f: number): void {
 
 export function iret(p: Processor, n: number): void {
   const s = p.state;
-  // SDM 6.7.1: IRET unblocks NMIs even when it faults.
+  // SDM 6.7.1: IRET unblocks NMIs even when it faults (a VM exit caused by that fault reports it: `iretUnblockedNmi`).
+  p.iretUnblockedNmi = false;
   if (s.nmiBlocked) {
     s.nmiBlocked = false;
+    p.iretUnblockedNmi = true;
+    p.iretAddress = p.instrStart;
     if (s.nmiPending) p.eventsPending = true;
   }
   const sp = p.getSp();

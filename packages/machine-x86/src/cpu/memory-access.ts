@@ -129,6 +129,9 @@ export class MemoryCore extends FlagsCore {
   vectoringVector = 0;
   vectoringKind = 0;
   vectoringError = -1;
+  /** The last IRET (at `iretAddress`) unblocked NMIs: a fault it then raises that causes a VM exit sets "NMI unblocking due to IRET" (SDM 28.2.3). */
+  iretUnblockedNmi = false;
+  iretAddress = NaN;
   /** CR2 before the last #PF wrote it (a #PF that causes a VM exit leaves CR2 unchanged, SDM 27.1). */
   cr2BeforeFault = 0;
 

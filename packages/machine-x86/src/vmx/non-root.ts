@@ -388,12 +388,17 @@ export class NonRoot implements NonRootHooks {
       u.exitGuestPhysical = tr.physical;
       vmExit(u, EXIT_REASON.EPT_MISCONFIGURATION, this.faultRip(p));
     } else {
-      u.exitQualification = tr.errorCode;
+      u.exitQualification = tr.errorCode | (this.iretUnblocked(p) ? 0x1000 : 0);
       u.exitGuestPhysical = tr.physical;
       if (tr.errorCode & 0x80) u.exitGuestLinear = linear;
       vmExit(u, EXIT_REASON.EPT_VIOLATION, this.faultRip(p));
     }
     throw VM_EXIT;
+  }
+
+  /** The exit is caused by a fault of an IRET that unblocked (virtual) NMIs, not while delivering an event (SDM 28.2.3 bit 12). */
+  private iretUnblocked(p: Processor): boolean {
+    return p.iretUnblockedNmi && !p.vectoringValid && p.iretAddress === p.instrStart;
   }
 
   /** Guest RIP of a fault-like exit: the instruction, or — during event delivery — where the event was being delivered. */
@@ -422,7 +427,7 @@ export class NonRoot implements NonRootHooks {
     const s = p.state;
     const hasErr = errorCode >= 0 && kind === EventKind.EXCEPTION && pushes(vector);
     resetExitInfo(u);
-    u.exitIntrInfo = (0x80000000 | (hasErr ? 0x800 : 0) | (intrTypeOf(kind) << 8) | vector) >>> 0;
+    u.exitIntrInfo = (0x80000000 | (hasErr ? 0x800 : 0) | (intrTypeOf(kind) << 8) | vector | (this.iretUnblocked(p) && returnRip === p.instrStart && vector !== Vec.DF ? 0x1000 : 0)) >>> 0; // a fault (not a trap) of that IRET
     u.exitIntrError = hasErr ? errorCode : 0;
     let rip = returnRip;
     if (vector === Vec.PF) {
