@@ -73,3 +73,22 @@ describe('VMRESUME after VMXOFF', () => {
     expect(env.vmx.vmlaunch().status).toBe('succeed');
   });
 });
+
+describe('INIT in VMX root operation', () => {
+  test('INIT is blocked after VMXON (the processor keeps running its 64-bit code) and is taken after VMXOFF', () => {
+    const env = vmxMachine('long64');
+    load(env, assemble(64, HOST_CODE, (a) => { a.label('l'); a.inc(eax); a.jmp('l'); }), assemble(64, GUEST_CODE, (a) => a.hlt()));
+    expect(env.vmx.vmxon(VMXON_REGION).status).toBe('succeed');
+    env.m.scheduleEvent({ cpu: 0, kind: 'init', atInstruction: 10 });
+    env.m.run({ maxInstructions: 1000 });
+    expect(env.p.state.initPending).toBe(true);
+    expect(env.p.is64).toBe(true);
+    expect(env.p.state.lo[0]).toBeGreaterThan(400);
+    expect(env.vmx.vmxoff().status).toBe('succeed');
+    env.m.run({ maxInstructions: 1 });
+    expect(env.p.state.initPending).toBe(false);
+    // The BSP took the INIT reset (real mode, paging off) and restarted at the reset vector.
+    expect(env.p.is64).toBe(false);
+    expect(env.p.state.cr0 & 0x80000001).toBe(0);
+  });
+});

@@ -204,7 +204,7 @@ function armStep(p: Processor): boolean {
 /** Is an event deliverable at the next boundary (ignoring shadows, which are consumed)? */
 function pendingAfter(p: Processor): boolean {
   const s = p.state;
-  if (s.initPending) return true;
+  if (s.initPending && !p.initBlocked) return true;
   if (p.vmxGuest !== null && p.vmxGuest.pending(p)) return true;
   if (s.nmiPending && !s.nmiBlocked) return true;
   if (s.activity === Activity.SHUTDOWN) return false;

@@ -129,6 +129,8 @@ export class MemoryCore extends FlagsCore {
   vectoringVector = 0;
   vectoringKind = 0;
   vectoringError = -1;
+  /** INIT is blocked (VMX root operation): a pending INIT stays latched without keeping the event check busy. */
+  initBlocked = false;
   /** The last IRET (at `iretAddress`) unblocked NMIs: a fault it then raises that causes a VM exit sets "NMI unblocking due to IRET" (SDM 28.2.3). */
   iretUnblockedNmi = false;
   iretAddress = NaN;

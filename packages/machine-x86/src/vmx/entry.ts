@@ -168,6 +168,7 @@ function loadGuest(u: VmxUnit, v: VmcsData, c: EntryContext): void {
 function enterNonRoot(u: VmxUnit, v: VmcsData, c: EntryContext): void {
   const p = u.p;
   u.nonRoot = true;
+  p.initBlocked = false; // INIT is a VM exit in non-root operation
   u.hooks.configure(v);
   p.vmxGuest = u.hooks;
   p.eptActive = (c.proc2 & Proc2.ENABLE_EPT) !== 0;

@@ -254,6 +254,8 @@ export function loadHost(u: VmxUnit, v: VmcsData, nmiExit: boolean): void {
 export function leaveNonRoot(u: VmxUnit): void {
   const p = u.p;
   u.nonRoot = false;
+  p.initBlocked = u.inVmx; // back in VMX root operation: INIT blocked again
+  if (p.state.initPending) p.eventsPending = true;
   p.vmxGuest = null;
   p.eptActive = false;
   u.disarmTimer();

@@ -238,6 +238,7 @@ export function vmxon(u: VmxUnit, addr: number, name = 'VMXON'): VmxStatus {
   if ((rev & 0x7fffffff) !== VMCS_REVISION_ID || rev & 0x80000000) return vmFailInvalid(u, name);
   const p = u.p;
   u.inVmx = true;
+  p.initBlocked = true;
   u.vmxonPointer = addr;
   u.current = null;
   p.cr0Fixed0 = u.caps.cr0Fixed0 | 0;
@@ -250,6 +251,7 @@ export function vmxon(u: VmxUnit, addr: number, name = 'VMXON'): VmxStatus {
 export function vmxoff(u: VmxUnit): VmxStatus {
   const p = u.p;
   u.inVmx = false;
+  p.initBlocked = false;
   u.current = null;
   for (const v of u.cache.values()) if (v.launched) v.afterVmxoff = true;
   p.cr0Fixed0 = 0;

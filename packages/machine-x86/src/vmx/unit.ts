@@ -245,6 +245,7 @@ export class VmxUnit {
     [p.cr0Fixed0, p.cr0Fixed1, p.cr4Fixed0, p.cr4Fixed1] = st.fixed;
     p.eptActive = st.eptActive;
     p.vmxGuest = null;
+    p.initBlocked = this.inVmx && !this.nonRoot;
     const mmu = this.translator();
     if (mmu !== null) {
       const v = this.nonRoot ? this.current : null;
