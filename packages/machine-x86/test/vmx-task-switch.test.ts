@@ -3,7 +3,7 @@
 // VMXOFF/VMXON (VM-instruction error 6).
 import { describe, expect, test } from 'vitest';
 import { eax } from '@latelaunch/x86-isa';
-import { assemble, exits, GUEST_CODE, HOST_CODE, load, prepareVmcs, r, VMCS_REGION, VMXON_REGION, vmxMachine, w } from './helpers/vmx.js';
+import { assemble, exits, GUEST_CODE, HOST_CODE, load, MSR_AREA, prepareVmcs, r, VMCS_REGION, VMXON_REGION, vmxMachine, w } from './helpers/vmx.js';
 
 const GDT = 0x50000;
 const TSS = 0x60000;
@@ -90,5 +90,22 @@ describe('INIT in VMX root operation', () => {
     // The BSP took the INIT reset (real mode, paging off) and restarted at the reset vector.
     expect(env.p.is64).toBe(false);
     expect(env.p.state.cr0 & 0x80000001).toBe(0);
+  });
+});
+
+describe('VMX abort', () => {
+  test('a VM exit whose MSR-load list cannot be loaded aborts: indicator 4 in the VMCS region, the processor shuts down, trace vmx.abort', () => {
+    const env = vmxMachine('long64');
+    load(env, assemble(64, HOST_CODE, (a) => a.hlt()), assemble(64, GUEST_CODE, (a) => a.cpuid()));
+    prepareVmcs(env, GUEST_CODE);
+    env.m.memory.write32(MSR_AREA, 0xdeadbeef); // no such MSR: WRMSR would #GP
+    env.m.memory.write32(MSR_AREA + 4, 0);
+    w(env, 'VM_EXIT_MSR_LOAD_ADDR', MSR_AREA);
+    w(env, 'VM_EXIT_MSR_LOAD_COUNT', 1);
+    expect(env.vmx.vmlaunch().status).toBe('succeed');
+    env.m.run({ maxInstructions: 100 });
+    expect(env.m.memory.read32(VMCS_REGION + 4)).toBe(4);
+    expect(env.p.state.activity).toBe(2); // shutdown
+    expect(env.records.some((x) => x.kind === 'vmx.abort' && (x.data as { indicator: number }).indicator === 4)).toBe(true);
   });
 });
