@@ -264,7 +264,7 @@ export function linearNoChecks(p: Processor, i: DecodedInstruction): number {
 }
 
 /** Linear address + offset in the current address width. */
-function linAdd(p: Processor, lin: number, k: number): number {
+export function linAdd(p: Processor, lin: number, k: number): number {
   return p.is64 ? lin + k : (lin + k) >>> 0;
 }
 

@@ -148,6 +148,17 @@ export const CR0_FIXED1 = 0xffffffff;
 /** CR4 bits fixed to 1 in VMX operation: VMXE. */
 export const CR4_FIXED0 = 1 << 13;
 
+/**
+ * An EPT pointer this model accepts (VM-entry check and single-context INVEPT, SDM 25.6.11): memory
+ * type UC or WB (IA32_VMX_EPT_VPID_CAP bits 8, 14), page-walk length 4, bits 11:7 reserved, the
+ * address below 2^MAXPHYADDR. `eptp` is the 64-bit value as an unsigned number.
+ */
+export function eptPointerValid(eptp: number, maxPhysAddrBits: number): boolean {
+  const lo = eptp % 4096;
+  const type = lo & 7;
+  return (type === 0 || type === 6) && ((lo >>> 3) & 7) === 3 && (lo & 0xf80) === 0 && eptp < 2 ** maxPhysAddrBits;
+}
+
 /** Complete capability description, computed once per CPUID model (CR4_FIXED1 follows its CR4 mask). */
 export interface VmxCapabilities {
   readonly revisionId: number;

@@ -13,7 +13,8 @@
  */
 import type { Processor } from '../cpu/processor.js';
 import { AR, Cr0, Cr4, Efer, Flag } from '../cpu/state.js';
-import { controlsValid, CR3_TARGET_COUNT, EntryCtl, ExitCtl, MAX_MSR_LIST, Pin, Proc, Proc2, VMCS_REVISION_ID } from './controls.js';
+import { pushesErrorCode } from '../cpu/exception-classes.js';
+import { controlsValid, CR3_TARGET_COUNT, eptPointerValid, EntryCtl, ExitCtl, MAX_MSR_LIST, Pin, Proc, Proc2, VMCS_REVISION_ID } from './controls.js';
 import { F, type VmcsData } from './vmcs.js';
 import type { VmxUnit } from './unit.js';
 import { IntrType, Intr, SEG_AR, SEG_BASE, SEG_LIMIT, SEG_SEL, secondary } from './exit.js';
@@ -116,15 +117,15 @@ function msrListOk(c: EntryContext, countSlot: number, addrSlot: number): boolea
   return (a & 0xf) === 0 && a + n * 16 - 1 < 2 ** c.maxPhys;
 }
 
-const TRUE_CTLS = true; // IA32_VMX_BASIC[55] = 1: VM entry checks against the TRUE_ MSRs
+// IA32_VMX_BASIC[55] = 1: VM entry checks the pin-based, primary, exit and entry controls against the TRUE_ MSRs.
 
 // ---------------------------------------------------------------------------- 27.2.1 VM-execution, exit and entry controls
 
 function pinBasedReserved(c: EntryContext): boolean {
-  return controlsValid(c.pin, TRUE_CTLS ? c.u.caps.truePin : c.u.caps.pin);
+  return controlsValid(c.pin, c.u.caps.truePin);
 }
 function procBasedReserved(c: EntryContext): boolean {
-  return controlsValid(c.proc, TRUE_CTLS ? c.u.caps.trueProc : c.u.caps.proc);
+  return controlsValid(c.proc, c.u.caps.trueProc);
 }
 function secondaryReserved(c: EntryContext): boolean {
   return (c.proc & Proc.ACTIVATE_SECONDARY_CONTROLS) === 0 || controlsValid(c.v.u32(F.SECONDARY_VM_EXEC_CONTROL), c.u.caps.proc2);
@@ -146,13 +147,7 @@ function virtualNmisForNmiWindow(c: EntryContext): boolean {
   return !(c.proc & Proc.NMI_WINDOW_EXITING) || (c.pin & Pin.VIRTUAL_NMIS) !== 0;
 }
 function eptPointer(c: EntryContext): boolean {
-  if (!(c.proc2 & Proc2.ENABLE_EPT)) return true;
-  const lo = c.v.lo[F.EPT_POINTER];
-  const type = lo & 7;
-  if (type !== 0 && type !== 6) return false; // UC, WB (IA32_VMX_EPT_VPID_CAP bits 8, 14)
-  if (((lo >>> 3) & 7) !== 3) return false; // page-walk length 4
-  if (lo & 0xf80) return false; // bits 11:7 reserved
-  return physOk(c, F.EPT_POINTER);
+  return !(c.proc2 & Proc2.ENABLE_EPT) || eptPointerValid(c.v.num(F.EPT_POINTER), c.maxPhys);
 }
 function unrestrictedNeedsEpt(c: EntryContext): boolean {
   return !c.unrestricted || (c.proc2 & Proc2.ENABLE_EPT) !== 0;
@@ -161,7 +156,7 @@ function vpidNonZero(c: EntryContext): boolean {
   return !(c.proc2 & Proc2.ENABLE_VPID) || (c.v.u32(F.VIRTUAL_PROCESSOR_ID) & 0xffff) !== 0;
 }
 function exitControlsReserved(c: EntryContext): boolean {
-  return controlsValid(c.exit, TRUE_CTLS ? c.u.caps.trueExit : c.u.caps.exit);
+  return controlsValid(c.exit, c.u.caps.trueExit);
 }
 function savePreemptionTimerNeedsTimer(c: EntryContext): boolean {
   return (c.pin & Pin.PREEMPTION_TIMER) !== 0 || !(c.exit & ExitCtl.SAVE_PREEMPTION_TIMER);
@@ -173,7 +168,7 @@ function exitMsrLoadArea(c: EntryContext): boolean {
   return msrListOk(c, F.VM_EXIT_MSR_LOAD_COUNT, F.VM_EXIT_MSR_LOAD_ADDR);
 }
 function entryControlsReserved(c: EntryContext): boolean {
-  return controlsValid(c.entry, TRUE_CTLS ? c.u.caps.trueEntry : c.u.caps.entry);
+  return controlsValid(c.entry, c.u.caps.trueEntry);
 }
 function entryMsrLoadArea(c: EntryContext): boolean {
   return msrListOk(c, F.VM_ENTRY_MSR_LOAD_COUNT, F.VM_ENTRY_MSR_LOAD_ADDR);
@@ -190,12 +185,11 @@ function injectionVector(c: EntryContext): boolean {
   if (c.intrType === IntrType.HW_EXCEPTION) return c.intrVector <= 31;
   return true;
 }
-const ERROR_CODE_VECTORS = (1 << 8) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14) | (1 << 17) | (1 << 21);
 function injectionDeliverErrorCode(c: EntryContext): boolean {
   if (!c.intrValid) return true;
   const deliver = (c.intrInfo & 0x800) !== 0;
   const protectedGuest = !c.unrestricted || (c.guestCr0 & Cr0.PE) !== 0;
-  const needs = protectedGuest && c.intrType === IntrType.HW_EXCEPTION && c.intrVector < 32 && ((ERROR_CODE_VECTORS >>> c.intrVector) & 1) === 1;
+  const needs = protectedGuest && c.intrType === IntrType.HW_EXCEPTION && pushesErrorCode(c.intrVector);
   return deliver === needs;
 }
 function injectionReservedBits(c: EntryContext): boolean {

@@ -138,7 +138,7 @@ function loadGuest(u: VmxUnit, v: VmcsData, c: EntryContext): void {
   if (c.entry & EntryCtl.LOAD_PAT) s.msr.set(Msr.PAT, v.big(F.GUEST_IA32_PAT));
   for (let k = 0; k < 8; k++) {
     s.segSel[k] = v.u32(SEG_SEL[k]) & 0xffff;
-    s.segBase[k] = k === 1 || k === 2 || k === 0 || k === 3 ? v.u32(SEG_BASE[k]) : v.addr(SEG_BASE[k]);
+    s.segBase[k] = k < 4 ? v.u32(SEG_BASE[k]) : v.addr(SEG_BASE[k]); // ES, CS, SS, DS: bits 31:0
     s.segLimit[k] = v.u32(SEG_LIMIT[k]);
     s.segAr[k] = v.u32(SEG_AR[k]) & 0x1f0ff;
   }

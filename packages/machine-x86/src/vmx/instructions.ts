@@ -12,7 +12,9 @@ import { Op, type DecodedInstruction } from '@latelaunch/x86-isa';
 import type { Processor } from '../cpu/processor.js';
 import { AR, Cr0, Cr4, Efer, Flag, Seg, STATUS_FLAGS, Vec } from '../cpu/state.js';
 import { Msr, msrStored } from '../cpu/msr.js';
-import { EptVpidCap, VMCS_REVISION_ID } from './controls.js';
+import { linAdd } from '../cpu/system.js';
+import { isCanonical } from '../cpu/segments.js';
+import { eptPointerValid, EptVpidCap, VMCS_REVISION_ID } from './controls.js';
 import { EXIT_REASON, VMX_ERROR, VM_INSTRUCTION_ERRORS } from './vmcs-fields.js';
 import { F, slotCode, slotReadOnly, SLOT_NATURAL, SLOT_WIDTH, type VmcsData } from './vmcs.js';
 import { vmEntry } from './entry.js';
@@ -71,13 +73,13 @@ function traceFail(u: VmxUnit, instruction: string, error: number): void {
 // ---------------------------------------------------------------------------- mode checks
 
 /** #UD conditions shared by the VMX instructions other than VMXON and VMCALL. */
-function udOutsideOrWrongMode(u: VmxUnit): void {
+export function udOutsideOrWrongMode(u: VmxUnit): void {
   const p = u.p;
   const s = p.state;
   if (!u.inVmx || !(s.cr0 & Cr0.PE) || s.rflags & Flag.VM || (s.efer & Efer.LMA && !(s.segAr[Seg.CS] & AR.L))) p.fault(Vec.UD);
 }
 
-function cpl0(p: Processor): void {
+export function cpl0(p: Processor): void {
   if (p.cpl !== 0) p.fault(Vec.GP, 0);
 }
 
@@ -85,13 +87,19 @@ function cpl0(p: Processor): void {
 function readPointer(p: Processor, i: DecodedInstruction): number {
   const lin = p.memLinear(i, 8, false);
   const lo = p.lread32(lin);
-  const hi = p.lread32(p.is64 ? lin + 4 : (lin + 4) >>> 0);
+  const hi = p.lread32(linAdd(p, lin, 4));
   return (hi >>> 0) * TWO32 + (lo >>> 0);
 }
 
 /** The operand is a valid VMCS/VMXON pointer: 4-KiB aligned, below 2^MAXPHYADDR. */
 function pointerOk(u: VmxUnit, addr: number): boolean {
   return addr % 4096 === 0 && u.physOk(addr);
+}
+
+/** VMXON's #UD conditions besides a register operand: CR0.PE = 0, CR4.VMXE = 0, RFLAGS.VM = 1, compatibility mode. */
+export function vmxonUndefined(u: VmxUnit): void {
+  const s = u.p.state;
+  if (!(s.cr0 & Cr0.PE) || !(s.cr4 & Cr4.VMXE) || s.rflags & Flag.VM || (s.efer & Efer.LMA && !(s.segAr[Seg.CS] & AR.L))) u.p.fault(Vec.UD);
 }
 
 /** VMXON outside VMX operation: #GP(0) at CPL > 0, with CR0/CR4 violating the fixed bits, or when IA32_FEATURE_CONTROL is unlocked or forbids VMX outside SMX. */
@@ -111,7 +119,8 @@ export function executeVmx(u: VmxUnit, p: Processor, i: DecodedInstruction): voi
   const name = NAMES[i.op] ?? 'VMX';
   const s = p.state;
   if (i.op === Op.VMXON) {
-    if (!i.isMem || !(s.cr0 & Cr0.PE) || !(s.cr4 & Cr4.VMXE) || s.rflags & Flag.VM || (s.efer & Efer.LMA && !(s.segAr[Seg.CS] & AR.L))) p.fault(Vec.UD);
+    if (!i.isMem) p.fault(Vec.UD);
+    vmxonUndefined(u);
     if (u.nonRoot) return exitFor(u, p, i);
     if (!u.inVmx) {
       vmxonGeneralProtection(u);
@@ -193,10 +202,10 @@ export function executeVmx(u: VmxUnit, p: Processor, i: DecodedInstruction): voi
       const type = p.is64 ? p.hi[i.reg] * TWO32 + (p.lo[i.reg] >>> 0) : p.lo[i.reg] >>> 0;
       const lin = p.memLinear(i, 16, false);
       const a = p.lread32(lin) >>> 0;
-      const b = p.lread32(p.is64 ? lin + 4 : (lin + 4) >>> 0) >>> 0;
-      const c = p.lread32(p.is64 ? lin + 8 : (lin + 8) >>> 0) >>> 0;
-      const d = p.lread32(p.is64 ? lin + 12 : (lin + 12) >>> 0) >>> 0;
-      if (i.op === Op.INVEPT) invept(u, type, b * TWO32 + a, d * TWO32 + c, name);
+      const b = p.lread32(linAdd(p, lin, 4)) >>> 0;
+      const c = p.lread32(linAdd(p, lin, 8)) >>> 0;
+      const d = p.lread32(linAdd(p, lin, 12)) >>> 0;
+      if (i.op === Op.INVEPT) invept(u, type, b * TWO32 + a, name); // bits 127:64 are reserved (not checked)
       else invvpid(u, type, b * TWO32 + a, ((d | 0) * TWO32) + c, name);
       return;
     }
@@ -350,17 +359,11 @@ export function vmlaunch(u: VmxUnit, launch: boolean, name = launch ? 'VMLAUNCH'
   return VmxStatus.SUCCEED; // RFLAGS is the guest's (or the host's after a VM-entry failure exit)
 }
 
-const EPTP_TYPES_OK = (t: number): boolean => t === 0 || t === 6;
-
-export function invept(u: VmxUnit, type: number, eptp: number, reserved: number, name = 'INVEPT'): VmxStatus {
-  void reserved;
+export function invept(u: VmxUnit, type: number, eptp: number, name = 'INVEPT'): VmxStatus {
   const caps = u.caps.msrs.get(0x48c) ?? 0n;
   const supported = (type === 1 && (caps & EptVpidCap.INVEPT_SINGLE) !== 0n) || (type === 2 && (caps & EptVpidCap.INVEPT_ALL) !== 0n);
   if (!supported) return vmFail(u, name, VMX_ERROR.INVALID_OPERAND_TO_INVEPT_INVVPID);
-  if (type === 1) {
-    const lo = eptp % 4096;
-    if (!EPTP_TYPES_OK(lo & 7) || ((lo >>> 3) & 7) !== 3 || lo & 0xf80 || !u.physOk(eptp)) return vmFail(u, name, VMX_ERROR.INVALID_OPERAND_TO_INVEPT_INVVPID);
-  }
+  if (type === 1 && !eptPointerValid(eptp, u.maxPhys)) return vmFail(u, name, VMX_ERROR.INVALID_OPERAND_TO_INVEPT_INVVPID);
   const mmu = u.translator();
   if (mmu !== null) mmu.invept(type, eptp);
   u.p.flushFastTlb();
@@ -372,7 +375,7 @@ export function invvpid(u: VmxUnit, type: number, descLow: number, linear: numbe
   const reservedNonZero = Math.floor(descLow / 65536) !== 0;
   if (type > 3 || reservedNonZero) return vmFail(u, name, VMX_ERROR.INVALID_OPERAND_TO_INVEPT_INVVPID);
   if (type !== 2 && vpid === 0) return vmFail(u, name, VMX_ERROR.INVALID_OPERAND_TO_INVEPT_INVVPID);
-  if (type === 0 && !(linear >= -0x800000000000 && linear < 0x800000000000)) return vmFail(u, name, VMX_ERROR.INVALID_OPERAND_TO_INVEPT_INVVPID);
+  if (type === 0 && !isCanonical(linear)) return vmFail(u, name, VMX_ERROR.INVALID_OPERAND_TO_INVEPT_INVVPID);
   const mmu = u.translator();
   if (mmu !== null) mmu.invvpid(type, vpid, linear);
   u.p.flushFastTlb();

@@ -14,6 +14,7 @@ import type { Processor } from '../cpu/processor.js';
 import type { NonRootHooks } from '../cpu/vmx-hooks.js';
 import { Activity, Cr0, Flag, Vec } from '../cpu/state.js';
 import { EventKind } from '../cpu/exceptions.js';
+import { pushesErrorCode } from '../cpu/exception-classes.js';
 import { linearNoChecks } from '../cpu/system.js';
 import { VM_EXIT } from '../cpu/fault.js';
 import { sys } from '../cpu/system-context.js';
@@ -425,7 +426,7 @@ export class NonRoot implements NonRootHooks {
     }
     if (!exits) return false;
     const s = p.state;
-    const hasErr = errorCode >= 0 && kind === EventKind.EXCEPTION && pushes(vector);
+    const hasErr = errorCode >= 0 && kind === EventKind.EXCEPTION && pushesErrorCode(vector);
     resetExitInfo(u);
     u.exitIntrInfo = (0x80000000 | (hasErr ? 0x800 : 0) | (intrTypeOf(kind) << 8) | vector | (this.iretUnblocked(p) && returnRip === p.instrStart && vector !== Vec.DF ? 0x1000 : 0)) >>> 0; // a fault (not a trap) of that IRET
     u.exitIntrError = hasErr ? errorCode : 0;
@@ -461,10 +462,6 @@ export class NonRoot implements NonRootHooks {
     vmExit(u, EXIT_REASON.INIT_SIGNAL, p.state.rip);
     return true;
   }
-}
-
-function pushes(vector: number): boolean {
-  return vector === 8 || (vector >= 10 && vector <= 14) || vector === 17 || vector === 21;
 }
 
 /** Length of the instruction being executed (its start to the current RIP). */

@@ -10,6 +10,8 @@ import { sys } from '../cpu/system-context.js';
 import type { VmxCapabilities } from './controls.js';
 import { F, REGION, SLOT_COUNT, VmcsData } from './vmcs.js';
 import { NonRoot } from './non-root.js';
+import { secondary } from './exit.js';
+import { Proc2 } from './controls.js';
 
 declare module '@latelaunch/kernel' {
   interface TraceEventMap {
@@ -25,9 +27,6 @@ declare module '@latelaunch/kernel' {
     'vmx.abort': { indicator: number };
   }
 }
-
-/** The invalid current-VMCS pointer (FFFFFFFF_FFFFFFFFH) as this model stores it. */
-export const INVALID_POINTER = -1;
 
 /** Per-processor VMX state. */
 export class VmxUnit {
@@ -121,12 +120,11 @@ export class VmxUnit {
   }
 
   readPhys64(addr: number): bigint {
-    return (BigInt(this.readPhys32(addr + 4)) << 32n) | BigInt(this.readPhys32(addr));
+    return this.p.bus.read64(addr, this.p.cpuIndex);
   }
 
   writePhys64(addr: number, v: bigint): void {
-    this.writePhys32(addr, Number(v & 0xffffffffn));
-    this.writePhys32(addr + 4, Number((v >> 32n) & 0xffffffffn));
+    this.p.bus.write64(addr, v, this.p.cpuIndex);
   }
 
   /** VMPTRLD: the cached data for `addr`, or a fresh copy read from the region. */
@@ -173,13 +171,17 @@ export class VmxUnit {
       this.p.eventsPending = true;
       return;
     }
-    if (this.time !== null) {
-      this.timerHandle = this.time.schedule(this.timerDeadline, () => {
-        this.timerHandle = -1;
-        this.timerExpired = true;
-        this.p.eventsPending = true;
-      });
-    }
+    this.scheduleTimer();
+  }
+
+  /** Schedules the expiry at `timerDeadline` on the clock backend (none: `pollTimer` at boundaries). */
+  private scheduleTimer(): void {
+    if (this.time === null) return;
+    this.timerHandle = this.time.schedule(this.timerDeadline, () => {
+      this.timerHandle = -1;
+      this.timerExpired = true;
+      this.p.eventsPending = true;
+    });
   }
 
   /** Remaining timer value (for "save VMX-preemption timer value"). */
@@ -249,25 +251,17 @@ export class VmxUnit {
     const mmu = this.translator();
     if (mmu !== null) {
       const v = this.nonRoot ? this.current : null;
-      const proc2 = v !== null && v.lo[F.CPU_BASED_VM_EXEC_CONTROL] & 0x80000000 ? v.lo[F.SECONDARY_VM_EXEC_CONTROL] : 0;
-      mmu.setVpid(v !== null && proc2 & 0x20 ? v.lo[F.VIRTUAL_PROCESSOR_ID] & 0xffff : 0);
-      mmu.setEpt(v !== null && proc2 & 0x2 ? v.num(F.EPT_POINTER) : null);
+      const proc2 = v !== null ? secondary(v) : 0;
+      mmu.setVpid(v !== null && proc2 & Proc2.ENABLE_VPID ? v.u32(F.VIRTUAL_PROCESSOR_ID) & 0xffff : 0);
+      mmu.setEpt(v !== null && proc2 & Proc2.ENABLE_EPT ? v.num(F.EPT_POINTER) : null);
     }
     if (this.nonRoot && this.current !== null) {
       this.hooks.configure(this.current);
       p.vmxGuest = this.hooks;
       const remaining = st.timerDeadline - this.now();
-      if (!Number.isNaN(st.timerDeadline) && !st.timerExpired && remaining > 0 && this.time !== null) {
-        this.timerDeadline = st.timerDeadline;
-        this.timerHandle = this.time.schedule(st.timerDeadline, () => {
-          this.timerHandle = -1;
-          this.timerExpired = true;
-          this.p.eventsPending = true;
-        });
-      } else {
-        this.timerDeadline = st.timerDeadline;
-        this.timerExpired = st.timerExpired || (!Number.isNaN(st.timerDeadline) && remaining <= 0);
-      }
+      this.timerDeadline = st.timerDeadline;
+      if (!Number.isNaN(st.timerDeadline) && !st.timerExpired && remaining > 0 && this.time !== null) this.scheduleTimer();
+      else this.timerExpired = st.timerExpired || (!Number.isNaN(st.timerDeadline) && remaining <= 0);
     }
   }
 

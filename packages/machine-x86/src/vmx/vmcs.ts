@@ -81,19 +81,6 @@ for (let k = 0; k < SLOT_COUNT; k++) SLOT_OF[SLOT_ENCODING[k]] = k;
 /** Highest field index among the supported fields (IA32_VMX_VMCS_ENUM bits 9:1). */
 export const HIGHEST_FIELD_INDEX = Math.max(...Array.from(SLOT_ENCODING, (e) => fieldIndex(e)));
 
-/**
- * Slot for a VMREAD/VMWRITE encoding, or −1 (unsupported component: VM-instruction error 12).
- * `high` is set when the encoding selects bits 63:32 of a 64-bit field.
- */
-export function slotOf(encoding: number): { slot: number; high: boolean } | null {
-  if (encoding < 0 || encoding > 0x7fff || !Number.isInteger(encoding)) return null;
-  const slot = SLOT_OF[encoding & ~1];
-  if (slot < 0) return null;
-  const high = (encoding & 1) === 1;
-  if (high && (SLOT_WIDTH[slot] !== 64 || SLOT_NATURAL[slot] === 1)) return null;
-  return { slot, high };
-}
-
 /** Slot lookup without allocation: returns slot·2 + high, or −1. */
 export function slotCode(encoding: number): number {
   if (encoding < 0 || encoding > 0x7fff) return -1;
@@ -157,8 +144,7 @@ export class VmcsData {
   /** Stores a number (unsigned, or a sign-extended linear address). */
   setNum(slot: number, v: number): void {
     const lo = v >>> 0; // low 32 bits (two's complement for negatives)
-    const hi = Math.floor((v - (v >= 0 ? lo : lo)) / 4294967296);
-    this.set(slot, lo, hi | 0);
+    this.set(slot, lo, Math.floor((v - lo) / 4294967296) | 0);
   }
 
   setBig(slot: number, v: bigint): void {

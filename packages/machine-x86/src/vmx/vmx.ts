@@ -7,12 +7,13 @@
 import { definePlugin, Tokens, type ApicTimeBackend, type HardwareVirtualization, type SystemConfig } from '@latelaunch/kernel';
 import type { DependencyContainer } from 'tsyringe';
 import type { Processor } from '../cpu/processor.js';
-import { AR, Cr0, Efer, Flag, Seg, STATUS_FLAGS, Vec } from '../cpu/state.js';
+import { Vec } from '../cpu/state.js';
 import { configureProcessor, registerMsr, sys } from '../cpu/system-context.js';
 import { vmxCapabilities, Proc2, SUPPORTED, type VmxCapabilities } from './controls.js';
 import { HIGHEST_FIELD_INDEX } from './vmcs.js';
+import { VMX_ERROR } from './vmcs-fields.js';
 import { VmxUnit } from './unit.js';
-import { executeVmx, vmxonGeneralProtection, invept, invvpid, vmclear, vmlaunch, vmptrld, vmread, vmwrite, vmxoff, vmxon, VmxStatus } from './instructions.js';
+import { cpl0, executeVmx, udOutsideOrWrongMode, vmFail, vmSucceed, vmxonGeneralProtection, vmxonUndefined, invept, invvpid, vmclear, vmlaunch, vmptrld, vmread, vmwrite, vmxoff, vmxon, VmxStatus } from './instructions.js';
 
 /** A hardware-virtualization implementation the machine attaches to each processor. */
 export interface ProcessorVirtualization extends HardwareVirtualization {
@@ -21,6 +22,8 @@ export interface ProcessorVirtualization extends HardwareVirtualization {
 }
 
 const units = new WeakMap<Processor, VmxUnit>();
+/** Capability descriptions are immutable: one per (CR4_FIXED1, secondary controls) shape. */
+const capabilityCache = new Map<string, VmxCapabilities>();
 
 /** Options of the VMX model. */
 export interface VmxOptions {
@@ -39,7 +42,14 @@ export function attachVmx(p: Processor, time: ApicTimeBackend | null = null, opt
   const c = sys(p);
   const m = p.mmu as unknown as { ensureExtended?: unknown; setEpt?: unknown; factoryAvailable?: boolean };
   const hasTranslator = typeof m.setEpt === 'function' || (typeof m.ensureExtended === 'function' && m.factoryAvailable === true);
-  const caps = vmxCapabilities(c.cpuid.cr4ValidMask, HIGHEST_FIELD_INDEX, hasTranslator ? SUPPORTED.proc2 : SUPPORTED.proc2 & ~(Proc2.ENABLE_EPT | Proc2.ENABLE_VPID | Proc2.UNRESTRICTED_GUEST));
+  const proc2 = hasTranslator ? SUPPORTED.proc2 : SUPPORTED.proc2 & ~(Proc2.ENABLE_EPT | Proc2.ENABLE_VPID | Proc2.UNRESTRICTED_GUEST);
+  // Processors of one machine share the CPUID model: compute the capability MSRs once per shape.
+  const key = `${c.cpuid.cr4ValidMask}:${proc2}`;
+  let caps = capabilityCache.get(key);
+  if (caps === undefined) {
+    caps = vmxCapabilities(c.cpuid.cr4ValidMask, HIGHEST_FIELD_INDEX, proc2);
+    capabilityCache.set(key, caps);
+  }
   const u = new VmxUnit(p, caps, time);
   u.alwaysCheck = options.alwaysCheck ?? false;
   units.set(p, u);
@@ -101,12 +111,12 @@ export class VmxIntrinsics {
     return this.unit.p;
   }
 
+  /** The instructions' #UD and #GP(0) conditions in VMX root operation (instructions.ts). */
   private rootChecks(): void {
     const u = this.unit;
-    const s = this.p.state;
-    if (!u.inVmx || !(s.cr0 & Cr0.PE) || s.rflags & Flag.VM || (s.efer & Efer.LMA && !(s.segAr[Seg.CS] & AR.L))) this.p.fault(Vec.UD);
+    udOutsideOrWrongMode(u);
     if (u.nonRoot) throw new Error('VMX intrinsics are for host software (VMX root operation)');
-    if (this.p.cpl !== 0) this.p.fault(Vec.GP, 0);
+    cpl0(this.p);
   }
 
   private result(status: VmxStatus): VmxResult {
@@ -115,14 +125,14 @@ export class VmxIntrinsics {
   }
 
   vmxon(address: number): VmxResult {
-    const s = this.p.state;
-    if (this.unit.inVmx) {
+    const u = this.unit;
+    vmxonUndefined(u);
+    if (u.inVmx) {
       this.rootChecks();
-      return this.result(vmFailRoot(this.unit));
+      return this.result(vmFail(u, 'VMXON', VMX_ERROR.VMXON_IN_VMX_ROOT));
     }
-    if (!(s.cr0 & Cr0.PE) || !(s.cr4 & (1 << 13)) || s.rflags & Flag.VM || (s.efer & Efer.LMA && !(s.segAr[Seg.CS] & AR.L))) this.p.fault(Vec.UD);
-    vmxonGeneralProtection(this.unit);
-    return this.result(vmxon(this.unit, address));
+    vmxonGeneralProtection(u);
+    return this.result(vmxon(u, address));
   }
   vmxoff(): VmxResult {
     this.rootChecks();
@@ -139,7 +149,7 @@ export class VmxIntrinsics {
   /** VMPTRST: the current-VMCS pointer (-1 = FFFFFFFF_FFFFFFFFH). */
   vmptrst(): number {
     this.rootChecks();
-    this.p.setStatus(STATUS_FLAGS, 0);
+    vmSucceed(this.p);
     return this.unit.current === null ? -1 : this.unit.current.address;
   }
   /** VMREAD: the value (bigint), or null when the instruction fails (see `lastResult`). */
@@ -172,26 +182,12 @@ export class VmxIntrinsics {
   }
   invept(type: number, eptp: number): VmxResult {
     this.rootChecks();
-    return this.result(invept(this.unit, type, eptp, 0));
+    return this.result(invept(this.unit, type, eptp));
   }
   invvpid(type: number, vpid: number, linear = 0): VmxResult {
     this.rootChecks();
     return this.result(invvpid(this.unit, type, vpid, linear));
   }
-}
-
-function vmFailRoot(u: VmxUnit): VmxStatus {
-  // VMXON in VMX root operation: VMfail(15).
-  const p = u.p;
-  if (u.current === null) {
-    p.setStatus(STATUS_FLAGS, Flag.CF);
-    u.lastError = 0;
-    return VmxStatus.FAIL_INVALID;
-  }
-  p.setStatus(STATUS_FLAGS, Flag.ZF);
-  u.setInstructionError(15);
-  u.lastError = 15;
-  return VmxStatus.FAIL_VALID;
 }
 
 /** Intrinsics for a processor with VMX attached. */
